@@ -1,0 +1,169 @@
+"""picstore's one exception tree.
+
+Every error carries a stable snake_case ``code`` (what clients branch on), an ``http_status`` (what the
+API answers) and a message a person can act on. Errors that have a natural built-in counterpart also
+subclass it, so ``except FileNotFoundError`` keeps working for callers who think in built-ins.
+"""
+
+from __future__ import annotations
+
+
+class PicstoreError(Exception):
+    """Base of every error picstore raises on purpose."""
+
+    code: str = "error"
+    http_status: int = 500
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.default_message())
+        self.message = str(self)
+
+    @classmethod
+    def default_message(cls) -> str:
+        return (cls.__doc__ or cls.__name__).strip().splitlines()[0]
+
+    def to_dict(self) -> dict[str, str]:
+        """The JSON body the CLI and the API print for this error."""
+        return {"code": self.code, "message": self.message}
+
+
+# --- refusals of an upload -------------------------------------------------------------------------
+
+
+class ImageRejected(PicstoreError):
+    """The upload was refused."""
+
+    code = "image_rejected"
+    http_status = 422
+
+
+class NotAnImage(ImageRejected):
+    """The data is not an image."""
+
+    code = "not_an_image"
+    http_status = 415
+
+
+class UnsupportedFormat(ImageRejected):
+    """The image format is not accepted."""
+
+    code = "unsupported_format"
+    http_status = 415
+
+
+class TooManyPixels(ImageRejected):
+    """The image declares more pixels or frames than the limits allow."""
+
+    code = "too_many_pixels"
+    http_status = 422
+
+
+class TooLarge(ImageRejected):
+    """The upload is larger than the byte limit."""
+
+    code = "too_large"
+    http_status = 413
+
+
+class CorruptImage(ImageRejected):
+    """The image data is corrupt and cannot be decoded."""
+
+    code = "corrupt_image"
+    http_status = 422
+
+
+class TruncatedImage(CorruptImage):
+    """The image data ends before the image does."""
+
+    code = "truncated_image"
+    http_status = 422
+
+
+# --- lookups, access, input ------------------------------------------------------------------------
+
+
+class NotFound(PicstoreError, FileNotFoundError):
+    """No such object."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class AlreadyExists(PicstoreError, FileExistsError):
+    """An object with this key already exists."""
+
+    code = "already_exists"
+    http_status = 409
+
+
+class InvalidKey(PicstoreError, ValueError):
+    """The blob key is malformed."""
+
+    code = "invalid_key"
+    http_status = 400
+
+
+class InvalidRequest(PicstoreError, ValueError):
+    """The request is malformed."""
+
+    code = "invalid_request"
+    http_status = 400
+
+
+class Unauthorized(PicstoreError):
+    """A valid API key is required."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(PicstoreError, PermissionError):
+    """This key may not do that."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class Conflict(PicstoreError):
+    """The request conflicts with the current state."""
+
+    code = "conflict"
+    http_status = 409
+
+
+# --- configuration and backends --------------------------------------------------------------------
+
+
+class ConfigError(PicstoreError, ValueError):
+    """The configuration is invalid."""
+
+    code = "config_error"
+    http_status = 500
+
+
+class StorageError(PicstoreError):
+    """The blob store failed."""
+
+    code = "storage_error"
+    http_status = 502
+
+
+class StorageUnavailable(StorageError):
+    """The blob store is unavailable; try again later."""
+
+    code = "storage_unavailable"
+    http_status = 503
+
+
+class IntegrityError(StorageError):
+    """Stored bytes do not match their recorded size or hash."""
+
+    code = "integrity_error"
+    http_status = 500
+
+
+class CatalogUnavailable(PicstoreError):
+    """The catalog database is unavailable; try again later."""
+
+    code = "catalog_unavailable"
+    http_status = 503
