@@ -116,3 +116,4 @@ class BlobLocation:
     store: str
     size: int
     sha256: str
+    content_type: str = "application/octet-stream"

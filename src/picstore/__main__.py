@@ -1,0 +1,5 @@
+"""`python -m picstore` runs the CLI."""
+
+from picstore.cli import main
+
+main()

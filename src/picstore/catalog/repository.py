@@ -1,0 +1,351 @@
+"""The catalog repository: typed methods over the tables, returning models only.
+
+SQLAlchemy errors are translated here, in one place: a lost database becomes
+:class:`~picstore.errors.CatalogUnavailable`, a duplicate becomes :class:`~picstore.errors.Conflict`.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from picstore.catalog.tables import blobs, images, tenants, variants
+from picstore.errors import CatalogUnavailable, Conflict, InvalidRequest, NotFound
+from picstore.models import BlobLocation, Image, Page, Tenant, Variant
+
+def now_us() -> int:
+    """The current time as integer microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+def _from_us(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+
+
+def _encode_cursor(created_us: int, image_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_us}:{image_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, image_id = raw.split(":", 1)
+        return int(created), image_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("invalid cursor: pass the next_cursor of a previous page") from exc
+
+
+class Catalog:
+    """Tenants, images, variants and blob locations in one SQL database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa_exc.IntegrityError as exc:
+            raise Conflict(f"conflicting write: {exc.orig}") from exc
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+            raise CatalogUnavailable(f"the catalog database is unavailable: {exc.orig}") from exc
+
+    def ping(self) -> None:
+        """Raise CatalogUnavailable unless the database answers."""
+        with self._tx() as conn:
+            conn.execute(select(1))
+
+    # --- tenants -----------------------------------------------------------------------------------
+
+    def create_tenant(self, tenant_id: str, slug: str, name: str, api_key_hash: str) -> Tenant:
+        """Insert a tenant; Conflict when the slug is taken."""
+        created = now_us()
+        with self._tx() as conn:
+            if conn.execute(select(tenants.c.id).where(tenants.c.slug == slug)).first():
+                raise Conflict(f"tenant {slug!r} already exists")
+            conn.execute(
+                insert(tenants).values(
+                    id=tenant_id, slug=slug, name=name, api_key_hash=api_key_hash, created_us=created
+                )
+            )
+        return Tenant(id=tenant_id, slug=slug, name=name, created_at=_from_us(created))
+
+    def _tenant_where(self, clause: Any) -> Tenant | None:
+        with self._tx() as conn:
+            row = conn.execute(select(tenants).where(clause)).first()
+        if row is None:
+            return None
+        return Tenant(id=row.id, slug=row.slug, name=row.name, created_at=_from_us(row.created_us))
+
+    def tenant(self, slug: str) -> Tenant:
+        """The tenant with this slug; NotFound otherwise."""
+        found = self._tenant_where(tenants.c.slug == slug)
+        if found is None:
+            raise NotFound(f"no tenant {slug!r}: create it with `picstore tenant create {slug}`")
+        return found
+
+    def tenant_by_key_hash(self, api_key_hash: str) -> Tenant | None:
+        """The tenant whose API key hashes to this value, if any."""
+        return self._tenant_where(tenants.c.api_key_hash == api_key_hash)
+
+    def list_tenants(self) -> list[Tenant]:
+        """All tenants, by slug."""
+        with self._tx() as conn:
+            rows = conn.execute(select(tenants).order_by(tenants.c.slug)).all()
+        return [Tenant(id=r.id, slug=r.slug, name=r.name, created_at=_from_us(r.created_us)) for r in rows]
+
+    # --- images ------------------------------------------------------------------------------------
+
+    def add_image(
+        self, image: Image, tenant_id: str, locations: Sequence[BlobLocation], idempotency_key: str | None
+    ) -> Image:
+        """Record an image, its variants and their blobs in one transaction.
+
+        With an idempotency key that this tenant used before, nothing is written and the earlier image
+        is returned, so a retried request makes one image.
+        """
+        with self._tx() as conn:
+            if idempotency_key is not None:
+                earlier = conn.execute(
+                    select(images.c.id).where(
+                        images.c.tenant_id == tenant_id, images.c.idempotency_key == idempotency_key
+                    )
+                ).scalar()
+                if earlier is not None:
+                    return self._image(conn, earlier)
+            created = int(image.created_at.timestamp() * 1_000_000)
+            for loc in locations:
+                self._upsert_blob(conn, loc, created)
+            conn.execute(
+                insert(images).values(
+                    id=image.id,
+                    tenant_id=tenant_id,
+                    blob_key=image.key,
+                    format=image.format,
+                    width=image.width,
+                    height=image.height,
+                    frames=image.frames,
+                    bytes=image.bytes,
+                    sha256=image.sha256,
+                    filename=image.filename,
+                    alt=image.alt,
+                    idempotency_key=idempotency_key,
+                    created_us=created,
+                )
+            )
+            if image.variants:
+                conn.execute(
+                    insert(variants),
+                    [
+                        {
+                            "image_id": image.id,
+                            "name": v.name,
+                            "format": v.format,
+                            "blob_key": v.key,
+                            "width": v.width,
+                            "height": v.height,
+                            "bytes": v.bytes,
+                            "sha256": v.sha256,
+                        }
+                        for v in image.variants
+                    ],
+                )
+        return image
+
+    @staticmethod
+    def _upsert_blob(conn: Connection, loc: BlobLocation, created: int) -> None:
+        # One statement, so concurrent uploads of the same bytes cannot race between a check and an
+        # insert. An existing row keeps its store (it may be mid-migration) and stops being an orphan.
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect_insert(blobs).values(
+            key=loc.key,
+            store=loc.store,
+            size=loc.size,
+            sha256=loc.sha256,
+            content_type=loc.content_type,
+            created_us=created,
+        )
+        conn.execute(stmt.on_conflict_do_update(index_elements=[blobs.c.key], set_={"orphaned_us": None}))
+
+    def _image(self, conn: Connection, image_id: str) -> Image:
+        row = conn.execute(
+            select(images, tenants.c.slug)
+            .join(tenants, tenants.c.id == images.c.tenant_id)
+            .where(images.c.id == image_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"no image {image_id!r}")
+        return self._images_from_rows(conn, [row])[0]
+
+    @staticmethod
+    def _images_from_rows(conn: Connection, rows: Sequence[Any]) -> list[Image]:
+        ids = [r.id for r in rows]
+        by_image: dict[str, list[Variant]] = {i: [] for i in ids}
+        if ids:
+            vrows = conn.execute(
+                select(variants)
+                .where(variants.c.image_id.in_(ids))
+                .order_by(variants.c.image_id, variants.c.name, variants.c.format)
+            ).all()
+            for v in vrows:
+                by_image[v.image_id].append(
+                    Variant(v.name, v.format, v.width, v.height, v.bytes, v.sha256, v.blob_key)
+                )
+        return [
+            Image(
+                id=r.id,
+                tenant=r.slug,
+                format=r.format,
+                width=r.width,
+                height=r.height,
+                bytes=r.bytes,
+                sha256=r.sha256,
+                created_at=_from_us(r.created_us),
+                key=r.blob_key,
+                frames=r.frames,
+                filename=r.filename,
+                alt=r.alt,
+                variants=tuple(by_image[r.id]),
+            )
+            for r in rows
+        ]
+
+    def image(self, image_id: str) -> Image:
+        """The image with this id; NotFound otherwise."""
+        with self._tx() as conn:
+            return self._image(conn, image_id)
+
+    def image_tenant_id(self, image_id: str) -> str:
+        """The id of the tenant that owns an image; NotFound otherwise."""
+        with self._tx() as conn:
+            found = conn.execute(select(images.c.tenant_id).where(images.c.id == image_id)).scalar()
+        if found is None:
+            raise NotFound(f"no image {image_id!r}")
+        return str(found)
+
+    def list_images(self, tenant_id: str, limit: int, cursor: str | None) -> Page:
+        """A tenant's images, newest first, ``limit`` at a time."""
+        query = (
+            select(images, tenants.c.slug)
+            .join(tenants, tenants.c.id == images.c.tenant_id)
+            .where(images.c.tenant_id == tenant_id)
+            .order_by(images.c.created_us.desc(), images.c.id.desc())
+            .limit(limit + 1)
+        )
+        if cursor:
+            created, last_id = _decode_cursor(cursor)
+            query = query.where(
+                or_(
+                    images.c.created_us < created,
+                    and_(images.c.created_us == created, images.c.id < last_id),
+                )
+            )
+        with self._tx() as conn:
+            rows = conn.execute(query).all()
+            items = self._images_from_rows(conn, rows[:limit])
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = _encode_cursor(last.created_us, last.id)
+        return Page(items=tuple(items), next_cursor=next_cursor)
+
+    def count_images(self, tenant_id: str | None = None) -> int:
+        """How many images there are (of one tenant, or in all)."""
+        query = select(func.count()).select_from(images)
+        if tenant_id is not None:
+            query = query.where(images.c.tenant_id == tenant_id)
+        with self._tx() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def delete_image(self, image_id: str) -> list[str]:
+        """Remove an image and its variants; mark blobs no image uses any more as orphaned.
+
+        Returns the keys that became orphans. Their bytes stay until ``gc`` runs after a grace period,
+        so an upload of the same bytes racing this delete can never end with a row pointing at nothing.
+        """
+        with self._tx() as conn:
+            row = conn.execute(select(images.c.blob_key).where(images.c.id == image_id)).first()
+            if row is None:
+                raise NotFound(f"no image {image_id!r}")
+            keys = {row.blob_key}
+            keys.update(
+                conn.execute(select(variants.c.blob_key).where(variants.c.image_id == image_id)).scalars()
+            )
+            conn.execute(delete(variants).where(variants.c.image_id == image_id))
+            conn.execute(delete(images).where(images.c.id == image_id))
+            orphans = [k for k in sorted(keys) if not self._blob_in_use(conn, k)]
+            if orphans:
+                conn.execute(update(blobs).where(blobs.c.key.in_(orphans)).values(orphaned_us=now_us()))
+        return orphans
+
+    @staticmethod
+    def _blob_in_use(conn: Connection, key: str) -> bool:
+        used = select(
+            or_(
+                exists().where(images.c.blob_key == key),
+                exists().where(variants.c.blob_key == key),
+            )
+        )
+        return bool(conn.execute(used).scalar())
+
+    # --- blobs -------------------------------------------------------------------------------------
+
+    def blob(self, key: str) -> BlobLocation:
+        """Where the blob with this key lives; NotFound otherwise."""
+        with self._tx() as conn:
+            row = conn.execute(select(blobs).where(blobs.c.key == key)).first()
+        if row is None:
+            raise NotFound(f"no blob {key!r} in the catalog")
+        return BlobLocation(row.key, row.store, row.size, row.sha256, row.content_type)
+
+    def blobs_by_key(self, keys: Sequence[str]) -> dict[str, BlobLocation]:
+        """The locations of several blobs in one query; unknown keys are absent from the result."""
+        with self._tx() as conn:
+            rows = conn.execute(select(blobs).where(blobs.c.key.in_(list(keys)))).all()
+        return {r.key: BlobLocation(r.key, r.store, r.size, r.sha256, r.content_type) for r in rows}
+
+    def blobs_in(self, store: str | None = None) -> Iterator[BlobLocation]:
+        """Every blob (in one store, when given), by key."""
+        query = select(blobs).order_by(blobs.c.key)
+        if store is not None:
+            query = query.where(blobs.c.store == store)
+        with self._tx() as conn:
+            rows = conn.execute(query).all()
+        for r in rows:
+            yield BlobLocation(r.key, r.store, r.size, r.sha256, r.content_type)
+
+    def move_blob(self, key: str, store: str) -> None:
+        """Record that a blob now lives in ``store`` (called after its copy there is verified)."""
+        with self._tx() as conn:
+            conn.execute(update(blobs).where(blobs.c.key == key).values(store=store))
+
+    def orphans_before(self, cutoff_us: int) -> list[BlobLocation]:
+        """Blobs orphaned before ``cutoff_us`` and still unused."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(blobs).where(blobs.c.orphaned_us.is_not(None), blobs.c.orphaned_us < cutoff_us)
+            ).all()
+            return [
+                BlobLocation(r.key, r.store, r.size, r.sha256, r.content_type)
+                for r in rows
+                if not self._blob_in_use(conn, r.key)
+            ]
+
+    def forget_blob(self, key: str) -> bool:
+        """Remove an orphaned blob's row if it is still unused; True when removed."""
+        with self._tx() as conn:
+            if self._blob_in_use(conn, key):
+                conn.execute(update(blobs).where(blobs.c.key == key).values(orphaned_us=None))
+                return False
+            conn.execute(delete(blobs).where(blobs.c.key == key))
+            return True

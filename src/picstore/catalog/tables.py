@@ -1,0 +1,93 @@
+"""The catalog schema, as SQLAlchemy Core tables. Alembic migrations create exactly this.
+
+Times are integer microseconds since the epoch (UTC): portable across SQLite and PostgreSQL, exact for
+cursor pagination, and immune to driver timezone handling.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    # Only a SHA-256 of the key is kept: a leaked catalog does not leak working keys.
+    Column("api_key_hash", String(64), nullable=False, unique=True),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+# One row per stored object. `store` is the URL of the blob store that holds it now: migration flips it
+# only after the copy is verified, and URLs are built from it, so a half-done migration still serves.
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("store", String(1024), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    # Set when no image uses the blob any more; gc deletes it once the grace period has passed.
+    Column("orphaned_us", BigInteger, nullable=True),
+    Index(None, "orphaned_us"),
+    Index(None, "store"),
+)
+
+images = Table(
+    "images",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id"), nullable=False),
+    Column("blob_key", String(512), ForeignKey("blobs.key"), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("frames", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("filename", Text, nullable=True),
+    Column("alt", Text, nullable=True),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    # Listing a tenant's images newest first walks this index.
+    Index(None, "tenant_id", "created_us", "id"),
+    Index(None, "blob_key"),
+    UniqueConstraint("tenant_id", "idempotency_key"),
+)
+
+variants = Table(
+    "variants",
+    metadata,
+    Column("image_id", String(32), ForeignKey("images.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("format", String(16), primary_key=True),
+    Column("blob_key", String(512), ForeignKey("blobs.key"), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Index(None, "blob_key"),
+)

@@ -1,0 +1,129 @@
+"""Settings: one typed, frozen object from ``PICSTORE_*`` env vars, a ``.env`` file or a TOML file.
+
+Precedence, highest first: keyword arguments, environment, ``.env``, the TOML file, defaults. With no
+configuration at all, blobs go under ``./picstore-data/blobs`` and the catalog is
+``./picstore-data/picstore.db``. Nothing here is module-level state: build a Settings and pass it on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from picstore.errors import ConfigError
+
+DEFAULT_DATA_DIR = Path("picstore-data")
+DEFAULT_VARIANTS = {"thumb": "cover:200x200", "card": "width:640", "large": "fit:1600x1600"}
+
+
+class Settings(BaseSettings):
+    """Everything picstore can be configured with. See docs/configuration.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PICSTORE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+        env_nested_delimiter="__",
+    )
+
+    #: The TOML file this class reads (set per call by :func:`load_settings`).
+    toml_file: ClassVar[Path | None] = None
+
+    #: Where blobs live: ``file:///path``, ``s3://bucket/prefix`` or ``memory://``.
+    storage: str = ""
+    #: The catalog: ``sqlite:///path``, ``sqlite://`` (in memory) or ``postgresql://...``.
+    database: str = ""
+    #: Base URL picstore is reached at (used in URLs it hands out); default ``http://{host}:{port}``.
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+    # ingest limits and encoding
+    max_bytes: int = Field(default=30_000_000, gt=0)
+    max_pixels: int = Field(default=50_000_000, gt=0)
+    max_total_pixels: int = Field(default=500_000_000, gt=0)
+    max_side: int = Field(default=4096, gt=0)
+    jpeg_quality: int = Field(default=85, ge=1, le=100)
+    webp_quality: int = Field(default=80, ge=1, le=100)
+    webp_effort: int = Field(default=4, ge=0, le=6)
+    variants: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_VARIANTS))
+    variant_formats: tuple[str, ...] = ("jpeg", "webp")
+
+    # S3 (credentials come from the standard AWS variables and files)
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_path_style: bool | None = None
+    #: A CDN or public base URL in front of the bucket; object URLs are ``{s3_public_url}/{key}``.
+    s3_public_url: str | None = None
+    #: Private bucket: hand out presigned GET URLs instead of public object URLs.
+    s3_presign: bool = False
+    s3_presign_ttl: int = Field(default=3600, gt=0, le=7 * 24 * 3600)
+
+    #: Admin key for tenant management over the API (unset: tenant management only by CLI).
+    admin_key: str | None = None
+
+    @field_validator("variant_formats")
+    @classmethod
+    def _known_formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for fmt in value:
+            if fmt not in ("jpeg", "webp", "png", "avif"):
+                raise ValueError(f"unknown variant format {fmt!r}: use jpeg, webp, png or avif")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = getattr(settings_cls, "toml_file", None)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def storage_url(self) -> str:
+        """The blob store URL, defaulting to ``./picstore-data/blobs``."""
+        return self.storage or (DEFAULT_DATA_DIR / "blobs").resolve().as_uri()
+
+    @property
+    def database_url(self) -> str:
+        """The catalog URL, defaulting to ``./picstore-data/picstore.db``."""
+        return self.database or f"sqlite:///{(DEFAULT_DATA_DIR / 'picstore.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        """The URL picstore is reached at, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the environment, ``.env`` and an optional TOML file.
+
+    Raises :class:`ConfigError` with every problem listed, so the CLI can print one clear message.
+    """
+    if config_file is not None and not Path(config_file).is_file():
+        raise ConfigError(f"config file {config_file} not found")
+    # A subclass per call carries the TOML path: pydantic-settings reads sources from the class.
+    cls: type[Settings] = type("Settings", (Settings,), {"toml_file": None if config_file is None else Path(config_file)})
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc

@@ -1,0 +1,332 @@
+"""ImageStore: the one class an application uses. It joins ingest, blob stores, the catalog and URLs.
+
+Write order makes every crash harmless: blobs first (content-addressed, create-only, so a retry or a race
+rewrites nothing), then one catalog transaction that records the image, its variants and where their
+blobs live. A crash before the transaction leaves only unreferenced blobs, which ``gc`` removes; a crash
+after it has lost nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from base64 import b32encode
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from picstore.blobs.base import BlobStore
+from picstore.blobs.registry import open_store
+from picstore.catalog import Catalog, create_catalog_engine, upgrade
+from picstore.catalog.repository import now_us
+from picstore.delivery.urls import UrlBuilder
+from picstore.errors import AlreadyExists, InvalidRequest, NotFound, TooLarge
+from picstore.ingest import IngestOptions, Rendition, ingest
+from picstore.models import EXTENSIONS, BlobLocation, Image, Page, Tenant, Variant, content_type_for
+from picstore.settings import Settings, load_settings
+
+Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
+TenantRef = str | Tenant
+
+_SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def new_id(nbytes: int = 15) -> str:
+    """A random, unguessable, URL- and filesystem-safe id (lowercase base32)."""
+    return b32encode(secrets.token_bytes(nbytes)).decode().lower().rstrip("=")
+
+
+def hash_api_key(api_key: str) -> str:
+    """The form an API key is stored in. Keys are 256 random bits, so one SHA-256 is enough."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def master_key(sha256: str, fmt: str) -> str:
+    """The content address of a sanitized master: ``img/ab/cd/<sha256>.<ext>``."""
+    return f"img/{sha256[:2]}/{sha256[2:4]}/{sha256}.{EXTENSIONS[fmt]}"
+
+
+def variant_key(image_sha256: str, spec: str, fmt: str) -> str:
+    """The address of a variant: ``var/<image sha256>/<digest of canonical spec>.<ext>``."""
+    digest = hashlib.sha256(f"{spec}|{fmt}".encode()).hexdigest()[:24]
+    return f"var/{image_sha256}/{digest}.{EXTENSIONS[fmt]}"
+
+
+class ImageStore:
+    """Store, describe, serve and delete a tenant's images.
+
+    >>> store = ImageStore(storage="memory://", database="sqlite://")
+    >>> tenant, api_key = store.create_tenant("acme")
+    >>> image = store.put(open("photo.jpg", "rb"), "acme")            # doctest: +SKIP
+    >>> store.url(image.id, "card", "webp")                           # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        storage: str | BlobStore | None = None,
+        database: str | None = None,
+        *,
+        settings: Settings | None = None,
+        migrate: bool = True,
+    ) -> None:
+        self.settings = settings if settings is not None else load_settings()
+        if isinstance(storage, str) or storage is None:
+            self.blobs = open_store(storage or self.settings.storage_url, self.settings)
+        else:
+            self.blobs = storage
+        self._stores: dict[str, BlobStore] = {self.blobs.url: self.blobs}
+        self.engine = create_catalog_engine(database or self.settings.database_url)
+        if migrate:
+            upgrade(self.engine)
+        self.catalog = Catalog(self.engine)
+        self.urls = UrlBuilder(self.settings.base_url)
+        self.ingest_options = IngestOptions(
+            max_bytes=self.settings.max_bytes,
+            max_pixels=self.settings.max_pixels,
+            max_total_pixels=self.settings.max_total_pixels,
+            max_side=self.settings.max_side,
+            jpeg_quality=self.settings.jpeg_quality,
+            webp_quality=self.settings.webp_quality,
+            webp_effort=self.settings.webp_effort,
+            variants=dict(self.settings.variants),
+            variant_formats=tuple(self.settings.variant_formats),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ImageStore:
+        """An ImageStore configured entirely by ``settings``."""
+        return cls(settings=settings)
+
+    def close(self) -> None:
+        """Release the database pool and blob store clients."""
+        for store in self._stores.values():
+            store.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> ImageStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --- tenants -----------------------------------------------------------------------------------
+
+    def create_tenant(self, slug: str, name: str | None = None) -> tuple[Tenant, str]:
+        """Create a tenant; returns it and its API key, which is shown only this once."""
+        if not (1 <= len(slug) <= 64) or not set(slug) <= _SLUG_CHARS or not slug[0].isalnum():
+            raise InvalidRequest(
+                f"invalid tenant slug {slug!r}: use 1-64 lowercase letters, digits, '-' or '_', "
+                "starting with a letter or digit"
+            )
+        api_key = "psk_" + secrets.token_urlsafe(32)
+        tenant = self.catalog.create_tenant(new_id(10), slug, name or slug, hash_api_key(api_key))
+        return tenant, api_key
+
+    def tenant(self, tenant: TenantRef) -> Tenant:
+        """The tenant with this slug (or the tenant itself)."""
+        return tenant if isinstance(tenant, Tenant) else self.catalog.tenant(tenant)
+
+    def tenants(self) -> list[Tenant]:
+        """Every tenant, by slug."""
+        return self.catalog.list_tenants()
+
+    def authenticate(self, api_key: str) -> Tenant | None:
+        """The tenant this API key belongs to, or None."""
+        return self.catalog.tenant_by_key_hash(hash_api_key(api_key)) if api_key else None
+
+    # --- images ------------------------------------------------------------------------------------
+
+    def put(
+        self,
+        data: Data,
+        tenant: TenantRef,
+        filename: str | None = None,
+        *,
+        alt: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Image:
+        """Check, clean and store an upload for ``tenant``; returns the stored Image.
+
+        ``data`` is bytes, a binary file object or a path. Refusals raise an
+        :class:`~picstore.errors.ImageRejected` subclass with a stable ``code``; nothing is stored then.
+        """
+        owner = self.tenant(tenant)
+        raw = self._read_capped(data)
+        result = ingest(raw, self.ingest_options)
+        master = result.master
+        sha = hashlib.sha256(master.data).hexdigest()
+        locations = [self._write_blob(master_key(sha, master.format), master)]
+        variants: list[Variant] = []
+        for rendition in result.variants:
+            loc = self._write_blob(variant_key(sha, rendition.spec or "", rendition.format), rendition)
+            locations.append(loc)
+            name = rendition.variant or ""
+            variants.append(
+                Variant(name, rendition.format, rendition.width, rendition.height, loc.size, loc.sha256, loc.key)
+            )
+        image = Image(
+            id=new_id(),
+            tenant=owner.slug,
+            format=master.format,
+            width=master.width,
+            height=master.height,
+            bytes=len(master.data),
+            sha256=sha,
+            created_at=datetime.fromtimestamp(now_us() / 1_000_000, tz=UTC),
+            key=locations[0].key,
+            frames=master.frames,
+            filename=_clean_filename(filename),
+            alt=alt,
+            variants=tuple(variants),
+        )
+        return self.catalog.add_image(image, owner.id, locations, idempotency_key)
+
+    def _read_capped(self, data: Data) -> bytes:
+        limit = self.settings.max_bytes
+        if isinstance(data, bytes | bytearray | memoryview):
+            raw = bytes(data)
+        elif isinstance(data, str | os.PathLike):
+            with Path(data).open("rb") as fh:
+                raw = fh.read(limit + 1)
+        elif hasattr(data, "read"):
+            raw = data.read(limit + 1)
+            if not isinstance(raw, bytes):
+                raise InvalidRequest("the file object must be opened in binary mode")
+        else:
+            raise InvalidRequest(f"cannot read image data from {type(data).__name__}")
+        if len(raw) > limit:
+            raise TooLarge(f"the upload is larger than the limit of {limit:,} bytes")
+        return raw
+
+    def _write_blob(self, key: str, rendition: Rendition) -> BlobLocation:
+        content_type = content_type_for(rendition.format)
+        try:
+            self.blobs.put(key, rendition.data, content_type=content_type, mode="create")
+        except AlreadyExists:
+            pass  # content-addressed: the same key holds the same bytes
+        sha = hashlib.sha256(rendition.data).hexdigest()
+        return BlobLocation(key, self.blobs.url, len(rendition.data), sha, content_type)
+
+    def get(self, image_id: str, tenant: TenantRef | None = None) -> Image:
+        """The image with this id. With ``tenant``, another tenant's image is NotFound."""
+        image = self.catalog.image(image_id)
+        if tenant is not None and image.tenant != (tenant.slug if isinstance(tenant, Tenant) else tenant):
+            raise NotFound(f"no image {image_id!r}")
+        return image
+
+    def list(self, tenant: TenantRef, limit: int = 50, cursor: str | None = None) -> Page:
+        """A page of the tenant's images, newest first, and the cursor of the next page."""
+        if not 1 <= limit <= 1000:
+            raise InvalidRequest("limit must be between 1 and 1000")
+        return self.catalog.list_images(self.tenant(tenant).id, limit, cursor)
+
+    def iter_images(self, tenant: TenantRef) -> Iterator[Image]:
+        """Every image of a tenant, newest first, page by page."""
+        cursor: str | None = None
+        while True:
+            page = self.list(tenant, limit=200, cursor=cursor)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def delete(self, image_id: str, tenant: TenantRef | None = None) -> None:
+        """Delete an image. Blobs no other image uses are removed by :meth:`gc` after a grace period."""
+        self.get(image_id, tenant)
+        self.catalog.delete_image(image_id)
+
+    def gc(self, grace_seconds: float = 3600) -> list[str]:
+        """Remove blobs that no image has used for ``grace_seconds``; returns their keys."""
+        removed = []
+        for loc in self.catalog.orphans_before(now_us() - int(grace_seconds * 1_000_000)):
+            if self.catalog.forget_blob(loc.key):
+                self.store_for(loc.store).delete(loc.key)
+                removed.append(loc.key)
+        return removed
+
+    # --- bytes and URLs ----------------------------------------------------------------------------
+
+    def key_for(self, image_id: str, variant: str | None = None, format: str | None = None) -> str:
+        """The blob key of an image's master, or of one of its variants."""
+        return self._key(self.catalog.image(image_id), variant, format)
+
+    @staticmethod
+    def _key(image: Image, variant: str | None, fmt: str | None) -> str:
+        if variant is None or variant == "original":
+            if fmt is not None and fmt != image.format:
+                raise NotFound(f"the original of {image.id} is {image.format}, not {fmt}")
+            return image.key
+        found = image.variant(variant, fmt)
+        if found is None:
+            have = sorted({f"{v.name}/{v.format}" for v in image.variants}) or ["none"]
+            raise NotFound(f"image {image.id} has no variant {variant}/{fmt or '*'}; it has {', '.join(have)}")
+        return found.key
+
+    def store_for(self, store_url: str) -> BlobStore:
+        """The blob store at ``store_url`` (opened once and kept)."""
+        if store_url not in self._stores:
+            self._stores[store_url] = open_store(store_url, self.settings)
+        return self._stores[store_url]
+
+    def locate(self, key: str) -> tuple[BlobLocation, BlobStore]:
+        """Where a catalogued blob lives and the store that holds it; NotFound for unknown keys."""
+        loc = self.catalog.blob(key)
+        return loc, self.store_for(loc.store)
+
+    def open(self, image_id: str, variant: str | None = None, format: str | None = None) -> BinaryIO:
+        """A readable binary stream of the master or of a variant."""
+        loc, store = self.locate(self.key_for(image_id, variant, format))
+        return store.open(loc.key)
+
+    def read(self, image_id: str, variant: str | None = None, format: str | None = None) -> bytes:
+        """The bytes of the master or of a variant."""
+        with self.open(image_id, variant, format) as fh:
+            return fh.read()
+
+    def url(self, image_id: str, variant: str | None = None, format: str | None = None) -> str:
+        """A URL that serves the master or a variant, from wherever its blob lives now."""
+        return self.blob_url(self.key_for(image_id, variant, format))
+
+    def blob_url(self, key: str) -> str:
+        """The URL of a catalogued blob: the store's own (S3, CDN) or picstore's ``/b/`` route."""
+        return self._url_of(self.catalog.blob(key))
+
+    def _url_of(self, loc: BlobLocation) -> str:
+        return self.store_for(loc.store).public_url(loc.key) or self.urls.blob(loc.key)
+
+    def describe(self, image: Image) -> dict[str, Any]:
+        """The JSON form of an image, with URLs: what ``put --json`` and the API print."""
+        locations = self.catalog.blobs_by_key([image.key, *(v.key for v in image.variants)])
+        out = image.to_dict()
+        out["url"] = self._url_of(locations[image.key])
+        described: dict[str, dict[str, Any]] = {}
+        for v in image.variants:
+            described.setdefault(v.name, {})[v.format] = {
+                "url": self._url_of(locations[v.key]),
+                "width": v.width,
+                "height": v.height,
+                "bytes": v.bytes,
+            }
+        out["variants"] = described
+        return out
+
+    def health(self) -> dict[str, str]:
+        """Check the catalog and the blob store; raises when either is unreachable."""
+        self.catalog.ping()
+        probe = f"health/{new_id(6)}"
+        try:
+            self.blobs.head(probe)
+        except NotFound:
+            pass
+        return {"catalog": "ok", "storage": "ok"}
+
+
+def _clean_filename(filename: str | None) -> str | None:
+    """Keep a user's filename as metadata only: its last path part, printable, bounded."""
+    if not filename:
+        return None
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable())[:255]
+    return name or None

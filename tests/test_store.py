@@ -1,0 +1,216 @@
+"""ImageStore end to end on the file and memory backends, with SQLite and PostgreSQL catalogs."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import pytest
+
+from picstore import ImageStore, errors
+from picstore.settings import load_settings
+from tests.helpers import make_jpeg
+
+
+@pytest.fixture
+def any_store(database_url: str, tmp_path: Path) -> ImageStore:
+    settings = load_settings(storage=(tmp_path / "blobs").as_uri(), database=database_url)
+    s = ImageStore.from_settings(settings)
+    yield s
+    s.close()
+
+
+def test_put_get_open_round_trip(any_store: ImageStore) -> None:
+    tenant, key = any_store.create_tenant("acme", "Acme Listings")
+    assert key.startswith("psk_") and len(key) > 40
+    image = any_store.put(make_jpeg(), "acme", filename="shop front.jpg")
+    assert image.tenant == "acme" and image.format == "jpeg"
+    assert image.filename == "shop front.jpg"
+    data = any_store.read(image.id)
+    assert len(data) == image.bytes
+    assert hashlib.sha256(data).hexdigest() == image.sha256
+    assert image.key == f"img/{image.sha256[:2]}/{image.sha256[2:4]}/{image.sha256}.jpg"
+    again = any_store.get(image.id)
+    assert again == image
+    with any_store.open(image.id) as fh:
+        assert fh.read() == data
+
+
+def test_put_accepts_path_and_file_object(store: ImageStore, tmp_path: Path) -> None:
+    store.create_tenant("acme")
+    p = tmp_path / "x.jpg"
+    p.write_bytes(make_jpeg(color=(1, 2, 3)))
+    by_path = store.put(p, "acme")
+    with p.open("rb") as fh:
+        by_file = store.put(fh, "acme")
+    by_str = store.put(str(p), "acme")
+    assert by_path.sha256 == by_file.sha256 == by_str.sha256
+    assert len({by_path.id, by_file.id, by_str.id}) == 3  # three images, one blob
+    assert sum(1 for _ in store.blobs.list("img/")) == 1
+
+
+def test_ids_are_random_and_filenames_never_reach_keys(store: ImageStore) -> None:
+    store.create_tenant("acme")
+    image = store.put(make_jpeg(), "acme", filename="../../etc/passwd\n.jpg")
+    assert "passwd" not in image.key and ".." not in image.key
+    assert image.filename == "passwd.jpg"
+    ids = {store.put(make_jpeg(), "acme").id for _ in range(20)}
+    assert len(ids) == 20 and all(len(i) == 24 and i.isalnum() for i in ids)
+
+
+def test_refusal_stores_nothing(any_store: ImageStore) -> None:
+    any_store.create_tenant("acme")
+    with pytest.raises(errors.NotAnImage) as info:
+        any_store.put(b"<html><script>alert(1)</script></html>", "acme", filename="x.jpg")
+    assert info.value.code == "not_an_image"
+    assert list(any_store.blobs.list()) == []
+    assert any_store.list("acme").items == ()
+
+
+def test_too_large_is_refused_before_reading_everything(tmp_path: Path) -> None:
+    settings = load_settings(storage="memory://", database="sqlite://", max_bytes=1000)
+    with ImageStore.from_settings(settings) as s:
+        s.create_tenant("acme")
+        with pytest.raises(errors.TooLarge):
+            s.put(make_jpeg(200, 200) + b"\0" * 2000, "acme")
+
+
+def test_unknown_tenant_and_image(store: ImageStore) -> None:
+    with pytest.raises(errors.NotFound):
+        store.put(make_jpeg(), "nobody")
+    with pytest.raises(errors.NotFound) as info:
+        store.get("doesnotexist")
+    assert isinstance(info.value, FileNotFoundError)
+
+
+def test_tenant_slug_rules_and_uniqueness(store: ImageStore) -> None:
+    for bad in ["", "UPPER", "a b", "-lead", "x" * 65, "../x", "é"]:
+        with pytest.raises(errors.InvalidRequest):
+            store.create_tenant(bad)
+    store.create_tenant("acme")
+    with pytest.raises(errors.Conflict):
+        store.create_tenant("acme")
+
+
+def test_api_keys_authenticate_and_are_stored_hashed(store: ImageStore) -> None:
+    tenant, key = store.create_tenant("acme")
+    assert store.authenticate(key) == tenant
+    assert store.authenticate(key + "x") is None
+    assert store.authenticate("") is None
+    with store.engine.connect() as conn:
+        dump = "\n".join(str(r) for r in conn.exec_driver_sql("SELECT * FROM tenants"))
+    assert key not in dump
+
+
+def test_list_pages_newest_first(any_store: ImageStore) -> None:
+    any_store.create_tenant("acme")
+    any_store.create_tenant("other")
+    made = [any_store.put(make_jpeg(color=(i, i, i)), "acme").id for i in range(7)]
+    any_store.put(make_jpeg(), "other")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = any_store.list("acme", limit=3, cursor=cursor)
+        seen += [i.id for i in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == list(reversed(made))
+    with pytest.raises(errors.InvalidRequest):
+        any_store.list("acme", cursor="!!garbage!!")
+    with pytest.raises(errors.InvalidRequest):
+        any_store.list("acme", limit=0)
+
+
+def test_tenant_scoped_get_and_delete(store: ImageStore) -> None:
+    store.create_tenant("a")
+    store.create_tenant("b")
+    image = store.put(make_jpeg(), "a")
+    with pytest.raises(errors.NotFound):
+        store.get(image.id, tenant="b")
+    with pytest.raises(errors.NotFound):
+        store.delete(image.id, tenant="b")
+    assert store.get(image.id, tenant="a").id == image.id
+
+
+def test_delete_then_gc_removes_unshared_blobs_only(any_store: ImageStore) -> None:
+    any_store.create_tenant("acme")
+    data = make_jpeg()
+    first = any_store.put(data, "acme")
+    second = any_store.put(data, "acme")  # same bytes: shares the blob
+    any_store.delete(first.id)
+    with pytest.raises(errors.NotFound):
+        any_store.get(first.id)
+    assert any_store.gc(grace_seconds=0) == []  # still used by `second`
+    assert any_store.read(second.id)
+    any_store.delete(second.id)
+    assert any_store.gc(grace_seconds=3600) == []  # within the grace period
+    removed = any_store.gc(grace_seconds=0)
+    assert second.key in removed
+    with pytest.raises(errors.NotFound):
+        any_store.blobs.head(second.key)
+
+
+def test_reupload_after_orphaning_keeps_blob(store: ImageStore) -> None:
+    store.create_tenant("acme")
+    data = make_jpeg()
+    first = store.put(data, "acme")
+    store.delete(first.id)
+    again = store.put(data, "acme")  # the orphan mark is cleared: gc must not take it
+    assert store.gc(grace_seconds=0) == []
+    assert store.read(again.id)
+
+
+def test_idempotency_key_makes_one_image(store: ImageStore) -> None:
+    store.create_tenant("acme")
+    a = store.put(make_jpeg(), "acme", idempotency_key="req-1")
+    b = store.put(make_jpeg(), "acme", idempotency_key="req-1")
+    assert a.id == b.id
+    assert len(store.list("acme").items) == 1
+
+
+def test_concurrent_identical_uploads_make_one_blob(any_store: ImageStore) -> None:
+    any_store.create_tenant("acme")
+    data = make_jpeg(100, 80)
+    barrier = threading.Barrier(8)
+    results: list[str] = []
+    failures: list[BaseException] = []
+
+    def upload() -> None:
+        barrier.wait()
+        try:
+            results.append(any_store.put(data, "acme").id)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=upload) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert len(set(results)) == 8
+    assert len([b for b in any_store.blobs.list("img/")]) == 1
+
+
+def test_url_points_at_blob_route(store: ImageStore) -> None:
+    store.create_tenant("acme")
+    image = store.put(make_jpeg(), "acme")
+    assert store.url(image.id) == f"{store.settings.base_url}/b/{image.key}"
+    with pytest.raises(errors.NotFound):
+        store.url(image.id, "nosuchvariant")
+    described = store.describe(image)
+    assert described["url"] == store.url(image.id)
+    assert set(described) >= {"id", "tenant", "format", "width", "height", "bytes", "sha256", "url", "variants"}
+
+
+def test_health(store: ImageStore) -> None:
+    assert store.health() == {"catalog": "ok", "storage": "ok"}
+
+
+def test_memory_backend() -> None:
+    with ImageStore(storage="memory://", database="sqlite://") as s:
+        s.create_tenant("acme")
+        image = s.put(make_jpeg(), "acme")
+        assert s.read(image.id) == s.blobs.get(image.key)
