@@ -28,7 +28,7 @@ def validate_key(key: str) -> str:
     if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidKey(f"invalid blob key {key!r}: must be 1-{MAX_KEY_LENGTH} characters")
     for segment in key.split("/"):
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):  # fullmatch: `$` alone would accept a trailing newline
             raise InvalidKey(f"invalid blob key {key!r}: bad segment {segment!r}")
     return key
 
