@@ -94,8 +94,12 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PICSTORE_")}
     env["PICSTORE_PORT"] = str(port)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "picstore", "serve"], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "picstore", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -118,8 +122,14 @@ def test_cli_round_trip_through_real_server(served: tuple[str, dict[str, str], P
     base, env, cwd = served
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "picstore", *args], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "picstore", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     created = cli("tenant", "create", "acme", "--json")
     assert created.returncode == 0, created.stderr

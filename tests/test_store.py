@@ -22,7 +22,7 @@ def any_store(database_url: str, tmp_path: Path) -> ImageStore:
 
 
 def test_put_get_open_round_trip(any_store: ImageStore) -> None:
-    tenant, key = any_store.create_tenant("acme", "Acme Listings")
+    _tenant, key = any_store.create_tenant("acme", "Acme Listings")
     assert key.startswith("psk_") and len(key) > 40
     image = any_store.put(make_jpeg(), "acme", filename="shop front.jpg")
     assert image.tenant == "acme" and image.format == "jpeg"
@@ -181,7 +181,7 @@ def test_concurrent_identical_uploads_make_one_blob(any_store: ImageStore) -> No
         barrier.wait()
         try:
             results.append(any_store.put(data, "acme").id)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=upload) for _ in range(8)]
@@ -202,7 +202,17 @@ def test_url_points_at_blob_route(store: ImageStore) -> None:
         store.url(image.id, "nosuchvariant")
     described = store.describe(image)
     assert described["url"] == store.url(image.id)
-    assert set(described) >= {"id", "tenant", "format", "width", "height", "bytes", "sha256", "url", "variants"}
+    assert set(described) >= {
+        "id",
+        "tenant",
+        "format",
+        "width",
+        "height",
+        "bytes",
+        "sha256",
+        "url",
+        "variants",
+    }
 
 
 def test_health(store: ImageStore) -> None:

@@ -38,8 +38,14 @@ err = Console(stderr=True)
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="TOML settings file (keys as in PICSTORE_*, lowercase).",
-                 envvar="PICSTORE_CONFIG", exists=True, dir_okay=False),
+    typer.Option(
+        "--config",
+        "-c",
+        help="TOML settings file (keys as in PICSTORE_*, lowercase).",
+        envvar="PICSTORE_CONFIG",
+        exists=True,
+        dir_okay=False,
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant slug.")]
@@ -91,16 +97,14 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 8080).")] = None,
 ) -> None:
     """Run the HTTP service: API, blob serving and health checks."""
-    import uvicorn
+    from picstore.web.app import run
 
-    from picstore.web.app import create_app
-
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    with _store(**overrides) as store:
+    overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    with _store(False, **overrides) as store:
         s = store.settings
         err.print(f"picstore serving {s.storage_url} (catalog {_redact(s.database_url)})")
         err.print(f"listening on http://{s.host}:{s.port}  (Ctrl+C to stop)")
-        uvicorn.run(create_app(store), host=s.host, port=s.port, log_level="info", server_header=False)
+        run(store, s.host, s.port)
 
 
 def _redact(url: str) -> str:
@@ -121,7 +125,9 @@ def tenant_create(
     if as_json:
         _print_json({"tenant": tenant.slug, "name": tenant.name, "api_key": api_key})
     else:
-        out.print(f"tenant [bold]{tenant.slug}[/bold] created; its API key (store it now, it is not shown again):")
+        out.print(
+            f"tenant [bold]{tenant.slug}[/bold] created; its API key (store it now, it is not shown again):"
+        )
         print(api_key)
 
 
@@ -131,7 +137,9 @@ def tenant_list(as_json: JsonOpt = False) -> None:
     with _store(as_json) as store:
         tenants = store.tenants()
     if as_json:
-        _print_json([{"tenant": t.slug, "name": t.name, "created_at": t.created_at.isoformat()} for t in tenants])
+        _print_json(
+            [{"tenant": t.slug, "name": t.name, "created_at": t.created_at.isoformat()} for t in tenants]
+        )
         return
     table = Table("tenant", "name", "created")
     for t in tenants:
@@ -153,7 +161,9 @@ def put(
     if as_json:
         _print_json(described)
     else:
-        out.print(f"stored [bold]{image.id}[/bold] {image.format} {image.width}x{image.height} {described['url']}")
+        out.print(
+            f"stored [bold]{image.id}[/bold] {image.format} {image.width}x{image.height} {described['url']}"
+        )
 
 
 @app.command()
@@ -189,8 +199,14 @@ def list_images(
         return
     table = Table("id", "format", "size", "bytes", "filename", "created")
     for i in page.items:
-        table.add_row(i.id, i.format, f"{i.width}x{i.height}", f"{i.bytes:,}", i.filename or "",
-                      i.created_at.isoformat(timespec="seconds"))
+        table.add_row(
+            i.id,
+            i.format,
+            f"{i.width}x{i.height}",
+            f"{i.bytes:,}",
+            i.filename or "",
+            i.created_at.isoformat(timespec="seconds"),
+        )
     out.print(table)
     if page.next_cursor:
         out.print(f"more: picstore ls --tenant {tenant} --cursor {page.next_cursor}")
@@ -216,12 +232,24 @@ def validate(
     from picstore.ingest import IngestOptions, probe
 
     s = _settings()
-    options = IngestOptions(max_bytes=s.max_bytes, max_pixels=s.max_pixels,
-                            max_total_pixels=s.max_total_pixels, max_side=s.max_side)
+    options = IngestOptions(
+        max_bytes=s.max_bytes,
+        max_pixels=s.max_pixels,
+        max_total_pixels=s.max_total_pixels,
+        max_side=s.max_side,
+    )
     refused = 0
     for file in _progress(files, "validating", enabled=not as_json and len(files) > 1):
-        row: dict[str, Any] = {"file": str(file), "accepted": True, "code": None, "message": None,
-                               "format": None, "width": None, "height": None, "frames": None}
+        row: dict[str, Any] = {
+            "file": str(file),
+            "accepted": True,
+            "code": None,
+            "message": None,
+            "format": None,
+            "width": None,
+            "height": None,
+            "frames": None,
+        }
         try:
             info = probe(file.read_bytes(), options)
             row.update(format=info.format, width=info.width, height=info.height, frames=info.frames)

@@ -119,7 +119,9 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     if config_file is not None and not Path(config_file).is_file():
         raise ConfigError(f"config file {config_file} not found")
     # A subclass per call carries the TOML path: pydantic-settings reads sources from the class.
-    cls: type[Settings] = type("Settings", (Settings,), {"toml_file": None if config_file is None else Path(config_file)})
+    cls: type[Settings] = type(
+        "Settings", (Settings,), {"toml_file": None if config_file is None else Path(config_file)}
+    )
     try:
         return cls(**overrides)
     except ValidationError as exc:

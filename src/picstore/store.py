@@ -8,6 +8,8 @@ after it has lost nothing.
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import hashlib
 import os
 import secrets
@@ -164,7 +166,9 @@ class ImageStore:
             locations.append(loc)
             name = rendition.variant or ""
             variants.append(
-                Variant(name, rendition.format, rendition.width, rendition.height, loc.size, loc.sha256, loc.key)
+                Variant(
+                    name, rendition.format, rendition.width, rendition.height, loc.size, loc.sha256, loc.key
+                )
             )
         image = Image(
             id=new_id(),
@@ -202,10 +206,9 @@ class ImageStore:
 
     def _write_blob(self, key: str, rendition: Rendition) -> BlobLocation:
         content_type = content_type_for(rendition.format)
-        try:
+        # Content-addressed: an existing key already holds these very bytes.
+        with contextlib.suppress(AlreadyExists):
             self.blobs.put(key, rendition.data, content_type=content_type, mode="create")
-        except AlreadyExists:
-            pass  # content-addressed: the same key holds the same bytes
         sha = hashlib.sha256(rendition.data).hexdigest()
         return BlobLocation(key, self.blobs.url, len(rendition.data), sha, content_type)
 
@@ -237,9 +240,9 @@ class ImageStore:
         self.get(image_id, tenant)
         self.catalog.delete_image(image_id)
 
-    def gc(self, grace_seconds: float = 3600) -> list[str]:
+    def gc(self, grace_seconds: float = 3600) -> builtins.list[str]:
         """Remove blobs that no image has used for ``grace_seconds``; returns their keys."""
-        removed = []
+        removed: builtins.list[str] = []
         for loc in self.catalog.orphans_before(now_us() - int(grace_seconds * 1_000_000)):
             if self.catalog.forget_blob(loc.key):
                 self.store_for(loc.store).delete(loc.key)
@@ -261,7 +264,9 @@ class ImageStore:
         found = image.variant(variant, fmt)
         if found is None:
             have = sorted({f"{v.name}/{v.format}" for v in image.variants}) or ["none"]
-            raise NotFound(f"image {image.id} has no variant {variant}/{fmt or '*'}; it has {', '.join(have)}")
+            raise NotFound(
+                f"image {image.id} has no variant {variant}/{fmt or '*'}; it has {', '.join(have)}"
+            )
         return found.key
 
     def store_for(self, store_url: str) -> BlobStore:
@@ -316,10 +321,8 @@ class ImageStore:
         """Check the catalog and the blob store; raises when either is unreachable."""
         self.catalog.ping()
         probe = f"health/{new_id(6)}"
-        try:
+        with contextlib.suppress(NotFound):
             self.blobs.head(probe)
-        except NotFound:
-            pass
         return {"catalog": "ok", "storage": "ok"}
 
 

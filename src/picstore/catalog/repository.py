@@ -22,6 +22,7 @@ from picstore.catalog.tables import blobs, images, tenants, variants
 from picstore.errors import CatalogUnavailable, Conflict, InvalidRequest, NotFound
 from picstore.models import BlobLocation, Image, Page, Tenant, Variant
 
+
 def now_us() -> int:
     """The current time as integer microseconds since the epoch."""
     return time.time_ns() // 1000

@@ -22,7 +22,9 @@ def problem(error: PicstoreError, instance: str | None = None) -> JSONResponse:
     if instance:
         body["instance"] = instance
     headers = {"Retry-After": "5"} if error.http_status == 503 else None
-    return JSONResponse(body, status_code=error.http_status, media_type="application/problem+json", headers=headers)
+    return JSONResponse(
+        body, status_code=error.http_status, media_type="application/problem+json", headers=headers
+    )
 
 
 def create_app(store: ImageStore) -> FastAPI:
@@ -41,3 +43,10 @@ def create_app(store: ImageStore) -> FastAPI:
 
     app.include_router(serve.router(store))
     return app
+
+
+def run(store: ImageStore, host: str, port: int) -> None:
+    """Serve ``store`` with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(store), host=host, port=port, log_level="info", server_header=False)

@@ -48,7 +48,9 @@ def router(store: ImageStore) -> APIRouter:
         etag = f'"{loc.sha256}"'
         headers = blob_headers(etag, loc.content_type)
         if _etag_matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers={k: v for k, v in headers.items() if k != "Content-Type"})
+            return Response(
+                status_code=304, headers={k: v for k, v in headers.items() if k != "Content-Type"}
+            )
         path_for = getattr(blobs, "path_for", None)
         if path_for is not None:
             # FileResponse sends with sendfile and answers Range (206, 416, multipart) on its own.
