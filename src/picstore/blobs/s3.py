@@ -1,0 +1,270 @@
+"""``s3://bucket/prefix``: blobs in any S3-compatible object store (AWS S3, Ceph RGW, MinIO, R2), on obstore.
+
+What this adds to obstore:
+
+- Create-only writes are ``PUT`` with ``If-None-Match: *``. obstore retries 5xx answers itself, but not a
+  ``PUT`` whose connection broke, so :meth:`S3Store.put` retries those. When a retried create meets an
+  existing object (the first attempt was stored but its answer was lost) it is a success only if the object
+  has the same size and SHA-256 (kept as ``x-amz-meta-sha256``); otherwise :class:`AlreadyExists`.
+- Reads are checked: a body shorter than announced, or whose SHA-256 differs from the recorded one, raises
+  instead of returning wrong bytes.
+- Every object carries its Content-Type and ``Cache-Control: public, max-age=31536000, immutable``
+  (keys are content addresses, so a URL never changes meaning).
+- :meth:`S3Store.public_url` hands out a CDN URL, a presigned GET URL or the plain object URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, BinaryIO
+
+import obstore
+from obstore.exceptions import AlreadyExistsError, BaseError
+from obstore.store import S3Store as _ObstoreS3
+
+from picstore.blobs.base import PutMode, validate_key, validate_prefix
+from picstore.blobs.s3_config import ProfileCredentials, S3Options, resolve
+from picstore.blobs.s3_errors import is_transport_error, retries_made, translate, translated
+from picstore.errors import (
+    AlreadyExists,
+    ConfigError,
+    IntegrityError,
+    InvalidRequest,
+    NotFound,
+    StorageUnavailable,
+)
+from picstore.models import CONTENT_TYPES, EXTENSIONS, BlobInfo
+
+if TYPE_CHECKING:
+    from obstore import GetResult, ObjectMeta
+    from obstore.store import ClientConfig, RetryConfig
+
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+#: User metadata holding the SHA-256 of the object's bytes (sent as ``x-amz-meta-sha256``).
+SHA256_ATTRIBUTE = "sha256"
+#: Above this size an overwrite goes up in parts; a create is always one PUT, the only request that can
+#: carry ``If-None-Match`` (S3 takes up to 5 GiB in one PUT, far above picstore's upload limits).
+MULTIPART_CHUNK = 8 * 1024 * 1024
+#: A listing carries no content types; picstore's keys end in the extension of their format.
+_TYPE_OF_EXTENSION = {ext: CONTENT_TYPES[fmt] for fmt, ext in EXTENSIONS.items()} | {"jpeg": "image/jpeg"}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try before reporting :class:`StorageUnavailable`. Times are in seconds."""
+
+    #: obstore's retries of one request after a 5xx/429 answer or (for reads) a broken connection.
+    max_retries: int = 5
+    initial_backoff: float = 0.1
+    max_backoff: float = 3.0
+    #: No retry starts later than this after the first attempt.
+    retry_timeout: float = 30.0
+    #: Attempts of a put whose connection broke (obstore does not retry those).
+    put_attempts: int = 3
+    connect_timeout: float = 5.0
+    #: Whole request, body included.
+    timeout: float = 60.0
+
+    def obstore_retry(self) -> RetryConfig:
+        return {
+            "max_retries": self.max_retries,
+            "retry_timeout": timedelta(seconds=self.retry_timeout),
+            "backoff": {
+                "init_backoff": timedelta(seconds=self.initial_backoff),
+                "max_backoff": timedelta(seconds=self.max_backoff),
+                "base": 2,
+            },
+        }
+
+    def pause(self, attempt: int) -> float:
+        """Full-jitter exponential backoff before attempt number ``attempt`` (1-based retries)."""
+        return random.uniform(0, min(self.max_backoff, self.initial_backoff * 2**attempt))
+
+
+class S3Store:
+    """A :class:`~picstore.blobs.base.BlobStore` on an S3 bucket, under an optional key prefix."""
+
+    def __init__(
+        self, options: S3Options, *, retry: RetryPolicy | None = None, url: str | None = None
+    ) -> None:
+        """Open the store described by ``options``; no request is made until the first operation."""
+        self.options = options
+        self.retry = retry or RetryPolicy()
+        self.url = url or f"s3://{options.bucket}/{options.prefix}".rstrip("/")
+        client: ClientConfig = {
+            "allow_http": bool(options.endpoint and options.endpoint.startswith("http://")),
+            "connect_timeout": timedelta(seconds=self.retry.connect_timeout),
+            "timeout": timedelta(seconds=self.retry.timeout),
+        }
+        provider = None
+        if options.profile and not options.access_key_id:
+            provider = ProfileCredentials(options.profile)
+        try:
+            self._store = _ObstoreS3(
+                options.bucket,
+                prefix=options.prefix or None,
+                client_options=client,
+                retry_config=self.retry.obstore_retry(),
+                credential_provider=provider,
+                **options.obstore_config(),
+            )
+        except (BaseError, ValueError) as exc:
+            raise ConfigError(f"cannot open {options.where}: {exc}") from exc
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        settings: object | None = None,
+        *,
+        credentials: tuple[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> S3Store:
+        """The store for ``s3://bucket/prefix``; endpoint, region, addressing and URL style come from
+        ``settings`` (``s3_endpoint``, ``s3_region``, ``s3_path_style``, ``s3_public_url``, ``s3_presign``,
+        ``s3_presign_ttl``) and the standard AWS variables and files. ``credentials`` (access key, secret)
+        override those, for tests and tools."""
+        options = resolve(url, settings)
+        if credentials is not None:
+            options = replace(options, access_key_id=credentials[0], secret_access_key=credentials[1])
+        return cls(options, retry=retry, url=url)
+
+    def __repr__(self) -> str:
+        return f"S3Store({self.url!r}, endpoint={self.options.endpoint!r})"
+
+    @property
+    def where(self) -> str:
+        return self.options.where
+
+    # --- writing -----------------------------------------------------------------------------------
+
+    def put(self, key: str, data: bytes, *, content_type: str, mode: PutMode = "create") -> BlobInfo:
+        """Store ``data`` at ``key``. ``mode="create"`` raises :class:`AlreadyExists` if the key exists."""
+        validate_key(key)
+        if mode not in ("create", "overwrite"):
+            raise InvalidRequest(f"unknown put mode {mode!r}: use 'create' or 'overwrite'")
+        digest = hashlib.sha256(data).hexdigest()
+        attributes = {"Content-Type": content_type, "Cache-Control": CACHE_CONTROL, SHA256_ATTRIBUTE: digest}
+        attempt = 0
+        while True:
+            try:
+                result = obstore.put(
+                    self._store, key, data, attributes=attributes, mode=mode, chunk_size=MULTIPART_CHUNK
+                )
+                return BlobInfo(key=key, size=len(data), content_type=content_type, etag=result["e_tag"])
+            except AlreadyExistsError as exc:
+                if attempt == 0 and retries_made(exc) == 0:
+                    raise translate(exc, "put", key, self.where) from exc
+                # A retry met an object: ours, if an earlier attempt was stored and only its answer lost.
+                try:
+                    meta, attrs = self._head(key)
+                except NotFound:  # deleted since: try the create again
+                    attempt += 1
+                    if attempt >= self.retry.put_attempts:
+                        raise translate(exc, "put", key, self.where) from exc
+                    continue
+                if meta["size"] == len(data) and attrs.get(SHA256_ATTRIBUTE) == digest:
+                    return self._info(key, meta, attrs)
+                raise AlreadyExists(f"blob {key!r} already exists in {self.where}") from exc
+            except (BaseError, OSError) as exc:
+                attempt += 1
+                if not is_transport_error(exc) or attempt >= self.retry.put_attempts:
+                    raise translate(exc, "put", key, self.where) from exc
+                time.sleep(self.retry.pause(attempt))
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; removing a missing key is not an error."""
+        validate_key(key)
+        with translated("delete", key, self.where):
+            obstore.delete(self._store, key)
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def get(self, key: str) -> bytes:
+        """The bytes at ``key``, checked against the announced size and the recorded SHA-256."""
+        validate_key(key)
+        with translated("get", key, self.where):
+            result = obstore.get(self._store, key)
+            data = result.bytes().to_bytes()
+        self._check(key, result, data)
+        return data
+
+    def open(self, key: str) -> BinaryIO:
+        """A binary file over the blob's (checked) bytes."""
+        return io.BytesIO(self.get(key))
+
+    def head(self, key: str) -> BlobInfo:
+        """Size, content type, ETag and modification time of ``key``."""
+        validate_key(key)
+        return self._info(key, *self._head(key))
+
+    def list(self, prefix: str = "") -> Iterator[BlobInfo]:
+        """Blobs whose key starts with ``prefix`` (a plain string prefix, as in S3), sorted by key."""
+        validate_prefix(prefix)
+        # obstore lists whole path segments ("a" finds "a/x", not "ab"): list the enclosing directory
+        # and keep the keys that start with the string prefix.
+        directory = prefix if prefix.endswith("/") else prefix.rpartition("/")[0]
+        return self._list(directory.rstrip("/"), prefix)
+
+    def public_url(self, key: str) -> str | None:
+        """The URL a browser fetches ``key`` from: ``{s3_public_url}/{key}`` when a CDN base is set, else a
+        presigned GET URL when ``s3_presign`` is on (private bucket), else the plain object URL (readable
+        once ``picstore s3 setup`` has applied the public-read bucket policy)."""
+        validate_key(key)
+        if self.options.public_base_url:
+            return f"{self.options.public_base_url}/{key}"
+        if self.options.presign:
+            with translated("sign", key, self.where):
+                return obstore.sign(self._store, "GET", key, timedelta(seconds=self.options.presign_ttl))
+        return self.options.object_url(key)
+
+    def close(self) -> None:
+        """Nothing to release: obstore's connection pool goes with the object."""
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def _head(self, key: str) -> tuple[ObjectMeta, dict[str, str]]:
+        # A GET with head=True is a HEAD that, unlike obstore.head, also returns the object's attributes.
+        with translated("head", key, self.where):
+            result = obstore.get(self._store, key, options={"head": True})
+            return result.meta, dict(result.attributes)
+
+    def _info(self, key: str, meta: ObjectMeta, attributes: dict[str, str]) -> BlobInfo:
+        return BlobInfo(
+            key=key,
+            size=meta["size"],
+            content_type=attributes.get("Content-Type"),
+            etag=meta["e_tag"],
+            last_modified=meta["last_modified"],
+        )
+
+    def _list(self, directory: str, prefix: str) -> Iterator[BlobInfo]:
+        with translated("list", prefix, self.where):
+            for chunk in obstore.list(self._store, directory or None):
+                for meta in chunk:
+                    key = meta["path"]
+                    if key.startswith(prefix):
+                        yield BlobInfo(
+                            key=key,
+                            size=meta["size"],
+                            content_type=_TYPE_OF_EXTENSION.get(key.rpartition(".")[2].lower()),
+                            etag=meta["e_tag"],
+                            last_modified=meta["last_modified"],
+                        )
+
+    def _check(self, key: str, result: GetResult, data: bytes) -> None:
+        # reqwest notices a connection cut before Content-Length and obstore resumes with a Range request;
+        # these checks are the last line, so that short or altered bytes are never returned as the blob.
+        if len(data) != result.meta["size"]:
+            raise StorageUnavailable(
+                f"{self.where}: read {len(data)} of {result.meta['size']} bytes of {key!r}; try again later"
+            )
+        recorded = result.attributes.get(SHA256_ATTRIBUTE)
+        if recorded and hashlib.sha256(data).hexdigest() != recorded:
+            raise IntegrityError(f"{self.where}: {key!r} does not match its recorded SHA-256")

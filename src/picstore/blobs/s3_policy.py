@@ -1,0 +1,112 @@
+"""Bucket administration for ``picstore s3 setup``: create the bucket, make the store's prefix readable.
+
+obstore speaks to objects only, so this uses botocore (no network at import, same credentials chain).
+Objects outside the store's prefix stay private; presigned GET URLs keep working for them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from picstore.blobs.s3_errors import translate_botocore
+
+if TYPE_CHECKING:
+    from picstore.blobs.s3 import S3Store
+    from picstore.blobs.s3_config import S3Options
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    """What :func:`setup_bucket` did."""
+
+    bucket: str
+    created: bool
+    public_read: bool
+    policy: dict[str, Any] | None
+
+
+def public_read_policy(bucket: str, prefix: str) -> dict[str, Any]:
+    """A bucket policy letting anyone GET the objects under ``prefix`` (the whole bucket if empty)."""
+    resource = (
+        f"arn:aws:s3:::{bucket}/{prefix.strip('/')}/*" if prefix.strip("/") else f"arn:aws:s3:::{bucket}/*"
+    )
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PicstorePublicRead",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["s3:GetObject"],
+                "Resource": [resource],
+            }
+        ],
+    }
+
+
+def admin_client(options: S3Options) -> Any:
+    """A botocore S3 client for the store's bucket, endpoint, region and credentials."""
+    import botocore.session
+    from botocore.config import Config
+
+    try:
+        session = botocore.session.Session(profile=options.profile if options.profile != "default" else None)
+        return session.create_client(
+            "s3",
+            endpoint_url=options.endpoint,
+            region_name=options.region,
+            aws_access_key_id=options.access_key_id,
+            aws_secret_access_key=options.secret_access_key,
+            aws_session_token=options.session_token,
+            config=Config(
+                s3={"addressing_style": "path" if options.path_style else "virtual"},
+                # botocore >= 1.36 adds CRC32 checksums that some S3-compatible servers refuse.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                retries={"mode": "standard", "total_max_attempts": 4},
+                connect_timeout=5,
+                read_timeout=30,
+            ),
+        )
+    except Exception as exc:  # ProfileNotFound, NoRegionError, bad endpoint
+        raise translate_botocore(exc, "set up", options.where) from exc
+
+
+def setup_bucket(store: S3Store, *, public: bool | None = None) -> SetupResult:
+    """Create the store's bucket if missing and, for a public store, apply :func:`public_read_policy`.
+
+    ``public`` defaults to "not presigned": a store that hands out presigned URLs keeps its bucket private.
+    An existing bucket policy is replaced. Idempotent.
+    """
+    options = store.options
+    public = not options.presign if public is None else public
+    client = admin_client(options)
+    created = False
+    try:
+        try:
+            client.head_bucket(Bucket=options.bucket)
+        except client.exceptions.ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404:
+                raise
+            kwargs: dict[str, Any] = {"Bucket": options.bucket}
+            # AWS wants the region named outside us-east-1; RGW and MinIO refuse names they do not know.
+            if options.region != "us-east-1" and options.endpoint is None:
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": options.region}
+            client.create_bucket(**kwargs)
+            created = True
+        policy = None
+        if public:
+            policy = public_read_policy(options.bucket, options.prefix)
+            client.put_bucket_policy(Bucket=options.bucket, Policy=json.dumps(policy))
+    except Exception as exc:
+        raise translate_botocore(exc, "set up the bucket", options.where) from exc
+    finally:
+        client.close()
+    return SetupResult(bucket=options.bucket, created=created, public_read=public, policy=policy)
+
+
+def setup_public_read(store: S3Store) -> SetupResult:
+    """Create the bucket if missing and let anonymous clients GET the objects under the store's prefix."""
+    return setup_bucket(store, public=True)

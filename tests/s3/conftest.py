@@ -1,0 +1,180 @@
+"""A real S3 server for the tests: Ceph RGW on 127.0.0.1, reused when running, else started here.
+
+- ``RGW_ENDPOINT`` (default ``http://127.0.0.1:7480``): used as is when it answers.
+- Otherwise ``scripts/rgw.sh start`` runs (and ``install`` first when Ceph is missing and we are root);
+  a cluster started here is stopped at the end of the session unless ``RGW_KEEP=1``.
+- Without RGW the tests skip with the reason, except under ``CI`` where they fail.
+- ``S3_ACCESS_KEY`` / ``S3_SECRET_KEY`` (default ``test`` / ``testsecret``): the S3 user.
+
+Every session works in a fresh bucket (``picstore-test-<random>``), removed at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from picstore.blobs.s3 import RetryPolicy, S3Store
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "rgw.sh"
+IN_CI = bool(os.environ.get("CI"))
+#: Retries that give up in well under a second, so fault tests stay fast.
+FAST_RETRY = RetryPolicy(max_retries=3, initial_backoff=0.01, max_backoff=0.05, retry_timeout=5, timeout=20)
+
+
+@dataclass(frozen=True)
+class RGW:
+    """Where the test S3 server is and who to be on it."""
+
+    endpoint: str
+    access_key: str
+    secret_key: str
+    region: str = "us-east-1"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        parts = urlsplit(self.endpoint)
+        return parts.hostname or "127.0.0.1", parts.port or 80
+
+    def env(self) -> dict[str, str]:
+        """The standard AWS variables that point any S3 client at this server."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": self.region,
+        }
+
+    def client(self) -> Any:
+        """A boto3 client, for checking from outside what picstore did."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+            config=Config(request_checksum_calculation="when_required", s3={"addressing_style": "path"}),
+        )
+
+
+def _answers(endpoint: str) -> bool:
+    try:
+        return httpx.get(endpoint + "/", timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"Ceph RGW is required under CI but {reason}")
+    pytest.skip(f"no S3 server: {reason}")
+
+
+def _run(*args: str, timeout: float, env: dict[str, str]) -> None:
+    try:
+        proc = subprocess.run(
+            [str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
+    except subprocess.TimeoutExpired:
+        _unavailable(f"`scripts/rgw.sh {' '.join(args)}` took longer than {timeout:.0f} s")
+        return
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        _unavailable(f"`scripts/rgw.sh {' '.join(args)}` failed (exit {proc.returncode}):\n{tail}")
+
+
+@pytest.fixture(scope="session")
+def rgw() -> Iterator[RGW]:
+    """A running Ceph RGW: the one at RGW_ENDPOINT, or one started by scripts/rgw.sh for this session."""
+    server = RGW(
+        endpoint=os.environ.get("RGW_ENDPOINT", "http://127.0.0.1:7480").rstrip("/"),
+        access_key=os.environ.get("S3_ACCESS_KEY", "test"),
+        secret_key=os.environ.get("S3_SECRET_KEY", "testsecret"),
+    )
+    if _answers(server.endpoint):
+        yield server
+        return
+    host, port = server.address
+    if host not in ("127.0.0.1", "localhost"):
+        _unavailable(f"{server.endpoint} does not answer (and only a loopback RGW can be started here)")
+    env = dict(os.environ, RGW_PORT=str(port))
+    if shutil.which("radosgw") is None:
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            _unavailable("Ceph is not installed; run `sudo scripts/rgw.sh install`")
+        _run("install", timeout=900, env=env)
+    started = time.monotonic()
+    _run("start", timeout=400, env=env)
+    if not _answers(server.endpoint):
+        _unavailable(f"scripts/rgw.sh start finished but {server.endpoint} does not answer")
+    print(f"\nstarted Ceph RGW at {server.endpoint} in {time.monotonic() - started:.1f} s")
+    yield server
+    if os.environ.get("RGW_KEEP") != "1":
+        subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="session")
+def bucket(rgw: RGW) -> Iterator[str]:
+    """A fresh bucket for this test session; emptied and removed at the end."""
+    name = f"picstore-test-{uuid.uuid4().hex[:12]}"
+    client = rgw.client()
+    client.create_bucket(Bucket=name)
+    yield name
+    paginator = client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=name):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+    client.delete_bucket(Bucket=name)
+
+
+def s3_settings(**overrides: Any) -> SimpleNamespace:
+    """An object shaped like picstore's Settings, with only the S3 fields."""
+    fields: dict[str, Any] = {
+        "s3_endpoint": None,
+        "s3_region": "us-east-1",
+        "s3_path_style": None,
+        "s3_public_url": None,
+        "s3_presign": False,
+        "s3_presign_ttl": 3600,
+    }
+    fields.update(overrides)
+    return SimpleNamespace(**fields)
+
+
+StoreFactory = Callable[..., S3Store]
+
+
+@pytest.fixture
+def make_store(rgw: RGW, bucket: str) -> StoreFactory:
+    """Build an S3Store on the session bucket: ``make_store(prefix, endpoint=..., retry=..., **settings)``."""
+
+    def make(
+        prefix: str = "", *, endpoint: str | None = None, retry: RetryPolicy | None = None, **settings: Any
+    ) -> S3Store:
+        url = f"s3://{bucket}/{prefix}".rstrip("/")
+        config = s3_settings(s3_endpoint=endpoint or rgw.endpoint, **settings)
+        return S3Store.from_url(url, config, credentials=(rgw.access_key, rgw.secret_key), retry=retry)
+
+    return make
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A fresh key prefix for one test."""
+    return f"t/{uuid.uuid4().hex[:16]}/"
