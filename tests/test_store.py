@@ -224,3 +224,21 @@ def test_memory_backend() -> None:
         s.create_tenant("acme")
         image = s.put(make_jpeg(), "acme")
         assert s.read(image.id) == s.blobs.get(image.key)
+
+
+def test_concurrent_retries_with_one_idempotency_key_make_one_image(any_store: ImageStore) -> None:
+    any_store.create_tenant("acme")
+    barrier = threading.Barrier(6)
+    ids: list[str] = []
+
+    def upload(i: int) -> None:
+        barrier.wait()
+        ids.append(any_store.put(make_jpeg(color=(i, 0, 0)), "acme", idempotency_key="req-42").id)
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == 6 and len(set(ids)) == 1
+    assert [i.id for i in any_store.list("acme").items] == ids[:1]

@@ -115,13 +115,33 @@ class Catalog:
         With an idempotency key that this tenant used before, nothing is written and the earlier image
         is returned, so a retried request makes one image.
         """
+        try:
+            return self._add_image(image, tenant_id, locations, idempotency_key)
+        except Conflict:
+            # Two requests with one idempotency key raced: the loser answers with the winner's image.
+            if idempotency_key is None:
+                raise
+            with self._tx() as conn:
+                earlier = self._by_idempotency_key(conn, tenant_id, idempotency_key)
+                if earlier is None:
+                    raise
+                return self._image(conn, earlier)
+
+    @staticmethod
+    def _by_idempotency_key(conn: Connection, tenant_id: str, idempotency_key: str) -> str | None:
+        found = conn.execute(
+            select(images.c.id).where(
+                images.c.tenant_id == tenant_id, images.c.idempotency_key == idempotency_key
+            )
+        ).scalar()
+        return None if found is None else str(found)
+
+    def _add_image(
+        self, image: Image, tenant_id: str, locations: Sequence[BlobLocation], idempotency_key: str | None
+    ) -> Image:
         with self._tx() as conn:
             if idempotency_key is not None:
-                earlier = conn.execute(
-                    select(images.c.id).where(
-                        images.c.tenant_id == tenant_id, images.c.idempotency_key == idempotency_key
-                    )
-                ).scalar()
+                earlier = self._by_idempotency_key(conn, tenant_id, idempotency_key)
                 if earlier is not None:
                     return self._image(conn, earlier)
             created = int(image.created_at.timestamp() * 1_000_000)
