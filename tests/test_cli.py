@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -24,21 +25,22 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-COMMANDS = [
-    [],
-    ["serve"],
-    ["tenant"],
-    ["tenant", "create"],
-    ["tenant", "list"],
-    ["put"],
-    ["get"],
-    ["ls"],
-    ["rm"],
-    ["validate"],
-    ["gc"],
-    ["db"],
-    ["db", "upgrade"],
-]
+def _command_paths() -> list[list[str]]:
+    """Every command and sub-command of the app, found by walking it (so new ones are covered too)."""
+    from typer.main import get_command
+
+    paths: list[list[str]] = []
+
+    def walk(cmd: Any, path: list[str]) -> None:
+        paths.append(path)
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(get_command(app), [])
+    return paths
+
+
+COMMANDS = _command_paths()
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "picstore")
@@ -108,3 +110,9 @@ def test_db_upgrade() -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0
     assert "0001" in result.output
+
+
+def test_s3_setup_refuses_a_local_store() -> None:
+    result = runner.invoke(app, ["s3", "setup", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["code"] == "config_error"

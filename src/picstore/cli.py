@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from picstore.errors import ImageRejected, PicstoreError
+from picstore.errors import ConfigError, ImageRejected, PicstoreError
 from picstore.settings import Settings, load_settings
 from picstore.store import ImageStore
 
@@ -30,8 +30,10 @@ app = typer.Typer(
 )
 tenant_app = typer.Typer(help="Create and list tenants (the customers whose pictures you store).")
 db_app = typer.Typer(help="Manage the catalog database schema.")
+s3_app = typer.Typer(help="Prepare an S3 bucket for picstore (when PICSTORE_STORAGE is s3://...).")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(db_app, name="db")
+app.add_typer(s3_app, name="s3")
 
 out = Console()
 err = Console(stderr=True)
@@ -301,6 +303,36 @@ def db_upgrade() -> None:
         err.print(f"catalog at revision {current_revision(engine)}")
     except PicstoreError as exc:
         _fail(exc, False)
+
+
+@s3_app.command("setup")
+def s3_setup(
+    public: Annotated[
+        bool | None,
+        typer.Option(
+            "--public/--private",
+            help="Let anonymous clients read stored images (default: public unless s3_presign is set).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create the bucket if it is missing and apply a public-read bucket policy to the stored images."""
+    from picstore.blobs.s3 import S3Store
+    from picstore.blobs.s3_policy import setup_bucket
+
+    with _store(as_json) as store:
+        if not isinstance(store.blobs, S3Store):
+            _fail(
+                ConfigError(f"the store is {store.blobs.url}: set PICSTORE_STORAGE=s3://bucket/prefix"),
+                as_json,
+            )
+        result = setup_bucket(store.blobs, public=public)
+    if as_json:
+        _print_json({"bucket": result.bucket, "created": result.created, "public_read": result.public_read})
+    else:
+        state = "created" if result.created else "exists"
+        access = "public-read policy applied" if result.public_read else "private (presigned URLs)"
+        err.print(f"bucket {result.bucket}: {state}; {access}")
 
 
 def main() -> None:
