@@ -26,31 +26,41 @@ ENDPOINT="http://127.0.0.1:$RGW_PORT"
 # The monitor's ports (msgr v2 and v1); change them to run a second cluster next to the first.
 MON_V2=${RGW_MON_PORT:-3300}
 MON_V1=${RGW_MON_V1_PORT:-6789}
-DAEMONS=(client.rgw.gw0 osd.0 mgr.x mon.a)
 
 log() { printf 'rgw.sh: %s\n' "$*" >&2; }
+STARTING=0
 die() {
   log "ERROR: $*"
   if [ -d "$RGW_DIR/log" ]; then
-    log "logs are in $RGW_DIR/log:"
     for f in "$RGW_DIR"/log/*.log; do
       [ -s "$f" ] || continue
       printf '  --- last lines of %s ---\n' "$f" >&2
-      tail -n 5 "$f" | sed 's/^/  /' >&2
+      tail -n 4 "$f" | cut -c1-200 | sed 's/^/  /' >&2
     done
   fi
+  if [ "$STARTING" = 1 ]; then
+    # Do not leave half a cluster running; keep its directory so the logs can be read.
+    KEEP=1 cmd_stop >/dev/null 2>&1 || true
+  fi
+  if [ -d "$RGW_DIR/log" ]; then log "ERROR: $* (logs: $RGW_DIR/log)"; fi
   exit 1
 }
 
-# Poll a command until it succeeds or $1 seconds pass; say what was awaited when it gives up.
+# wait_for WHAT TIMEOUT DAEMON CMD...: poll CMD until it succeeds; fail fast if DAEMON (a pid-file name
+# such as osd.0, or "-") has exited, and after TIMEOUT seconds, saying what was awaited.
 wait_for() {
-  local what=$1 timeout=$2; shift 2
-  local deadline=$((SECONDS + timeout))
+  local what=$1 timeout=$2 daemon=$3; shift 3
+  local deadline=$((SECONDS + timeout)) pidfile=$RGW_DIR/run/$daemon.pid pid=""
   until "$@" >/dev/null 2>&1; do
+    # Daemons remove their pid file when they exit, so remember the pid as soon as it is written.
+    if [ -z "$pid" ] && [ -f "$pidfile" ]; then pid=$(cat "$pidfile" 2>/dev/null || true); fi
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then die "$daemon exited while waiting for $what"; fi
     if ((SECONDS >= deadline)); then die "timed out after ${timeout}s waiting for $what"; fi
-    sleep 0.3
+    sleep 0.2
   done
 }
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 answers() {
   # Any HTTP answer from RGW (anonymous GET / lists nothing but returns 200) means it is up.
@@ -59,7 +69,7 @@ answers() {
 
 cmd_install() {
   if command -v radosgw >/dev/null && command -v ceph-mon >/dev/null && command -v ceph-osd >/dev/null \
-    && command -v ceph-mgr >/dev/null && command -v radosgw-admin >/dev/null; then
+    && command -v ceph-mgr >/dev/null && command -v radosgw-admin >/dev/null && command -v curl >/dev/null; then
     log "ceph already installed ($(radosgw --version 2>/dev/null | head -n1 || echo radosgw))"
     return 0
   fi
@@ -117,6 +127,10 @@ mon_data_avail_crit = 0
 
 [mon]
 mon_data = $RGW_DIR/mon/\$id
+# The monitor batches map changes for 1 s by default; on one node that only adds waiting to every
+# 'ceph auth'/'osd new'/pool creation during start.
+paxos_propose_interval = 0.05
+paxos_min_wait = 0.01
 mon_cluster_log_file = $RGW_DIR/log/cluster.log
 
 [mgr]
@@ -159,13 +173,21 @@ cmd_start() {
     return 0
   fi
   command -v radosgw >/dev/null || die "ceph is not installed; run: $0 install (as root)"
+  command -v curl >/dev/null || die "curl is needed to probe the gateway; run: $0 install (as root)"
   # Something half-started (a daemon died, or a previous start timed out): clean up before starting over.
   if ls "$RGW_DIR"/run/*.pid >/dev/null 2>&1; then
     log "stale cluster in $RGW_DIR (not answering); stopping it first"
     cmd_stop
   fi
+  local port
+  for port in "$RGW_PORT" "$MON_V2" "$MON_V1"; do
+    if port_in_use "$port"; then
+      die "127.0.0.1:$port is taken by something that is not this RGW; pick other ports (RGW_PORT, RGW_MON_PORT, RGW_MON_V1_PORT)"
+    fi
+  done
   rm -rf "$RGW_DIR"
   mkdir -p "$RGW_DIR"/{mon/a,osd/0,mgr/x,rgw,run,log,crash}
+  STARTING=1
   local fsid
   fsid=$(cat /proc/sys/kernel/random/uuid)
   export CEPH_CONF=$RGW_DIR/ceph.conf
@@ -181,7 +203,7 @@ cmd_start() {
   ceph-mon --mkfs -i a --monmap "$RGW_DIR/monmap" --keyring "$RGW_DIR/keyring" \
     >"$RGW_DIR/log/mon-mkfs.log" 2>&1 || die "ceph-mon --mkfs failed"
   ceph-mon -i a || die "ceph-mon failed to start"
-  wait_for "the monitor" "$RGW_TIMEOUT" ceph_ -s
+  wait_for "the monitor" "$RGW_TIMEOUT" mon.a ceph_ -s
   ceph_ config set mon auth_allow_insecure_global_id_reclaim false >/dev/null 2>&1 || true
 
   # manager: not needed for I/O, but without it 'ceph -s' reports a warning forever; failure is not fatal.
@@ -198,34 +220,50 @@ cmd_start() {
     -o "$RGW_DIR/osd/$id/keyring" >/dev/null
   ceph-osd -i "$id" --mkfs --osd-uuid "$uuid" >"$RGW_DIR/log/osd-mkfs.log" 2>&1 || die "ceph-osd --mkfs failed"
   ceph-osd -i "$id" || die "ceph-osd failed to start"
-  wait_for "osd.$id to be up" "$RGW_TIMEOUT" osd_up
+  wait_for "osd.$id to be up" "$RGW_TIMEOUT" "osd.$id" osd_up
 
   # the gateway
   ceph_ auth get-or-create client.rgw.gw0 mon 'allow rw' osd 'allow rwx' mgr 'allow rw' \
     -o "$RGW_DIR/rgw/keyring" >/dev/null
   radosgw -n client.rgw.gw0 || die "radosgw failed to start"
-  wait_for "radosgw to answer on $ENDPOINT" "$RGW_TIMEOUT" answers
+  wait_for "radosgw to answer on $ENDPOINT" "$RGW_TIMEOUT" client.rgw.gw0 answers
   timeout 60 radosgw-admin user create --uid=test --display-name="picstore test user" \
     --access-key="$S3_ACCESS_KEY" --secret-key="$S3_SECRET_KEY" >/dev/null \
     || die "radosgw-admin user create failed"
+  STARTING=0
   log "RGW ready at $ENDPOINT (access key $S3_ACCESS_KEY) store=$RGW_STORE in $((SECONDS - t0))s; logs in $RGW_DIR/log"
   echo "$ENDPOINT"
 }
 
-cmd_stop() {
-  local n f pid i
-  for n in "${DAEMONS[@]}"; do
+# Signal the daemons named in "$@" together, give them 10 s, then SIGKILL what is left.
+stop_daemons() {
+  local n f pid alive pids=()
+  for n in "$@"; do
     f=$RGW_DIR/run/$n.pid
     [ -f "$f" ] || continue
     pid=$(cat "$f")
     # Only signal the pid if it still is a ceph daemon: a stale pid file may name a reused pid.
     if [ -n "$pid" ] && grep -qE 'ceph|radosgw' "/proc/$pid/comm" 2>/dev/null; then
       kill "$pid" 2>/dev/null || true
-      for i in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      kill -9 "$pid" 2>/dev/null || true
+      pids+=("$pid")
     fi
     rm -f "$f"
   done
+  for _ in $(seq 1 40); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && return 0
+    sleep 0.25
+  done
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+}
+
+cmd_stop() {
+  # In order: a gateway whose OSD is gone hangs on shutdown, and an OSD whose monitor is gone waits
+  # seconds to report itself down.
+  stop_daemons client.rgw.gw0
+  stop_daemons osd.0
+  stop_daemons mgr.x mon.a
   if [ "${KEEP:-0}" != 1 ]; then rm -rf "$RGW_DIR"; fi
   log "stopped"
 }

@@ -62,7 +62,10 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="faultproxy", daemon=True)
+        # A short poll interval: shutdown() waits for it, and tests start and stop many proxies.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="faultproxy", daemon=True
+        )
 
     @property
     def url(self) -> str:
