@@ -202,14 +202,14 @@ cmd_start() {
     --addv a "[v2:127.0.0.1:$MON_V2,v1:127.0.0.1:$MON_V1]" "$RGW_DIR/monmap" >/dev/null
   ceph-mon --mkfs -i a --monmap "$RGW_DIR/monmap" --keyring "$RGW_DIR/keyring" \
     >"$RGW_DIR/log/mon-mkfs.log" 2>&1 || die "ceph-mon --mkfs failed"
-  ceph-mon -i a || die "ceph-mon failed to start"
+  ceph-mon -i a 2>>"$RGW_DIR/log/daemons-stderr.log" || die "ceph-mon failed to start"
   wait_for "the monitor" "$RGW_TIMEOUT" mon.a ceph_ -s
   ceph_ config set mon auth_allow_insecure_global_id_reclaim false >/dev/null 2>&1 || true
 
   # manager: not needed for I/O, but without it 'ceph -s' reports a warning forever; failure is not fatal.
   ceph_ auth get-or-create mgr.x mon 'allow profile mgr' osd 'allow *' mds 'allow *' \
     -o "$RGW_DIR/mgr/x/keyring" >/dev/null
-  ceph-mgr -i x || log "WARN: ceph-mgr failed to start (not needed for S3)"
+  ceph-mgr -i x 2>>"$RGW_DIR/log/daemons-stderr.log" || log "WARN: ceph-mgr failed to start (not needed for S3)"
 
   # one OSD
   local uuid id
@@ -219,13 +219,13 @@ cmd_start() {
   ceph_ auth get-or-create "osd.$id" mon 'allow profile osd' mgr 'allow profile osd' osd 'allow *' \
     -o "$RGW_DIR/osd/$id/keyring" >/dev/null
   ceph-osd -i "$id" --mkfs --osd-uuid "$uuid" >"$RGW_DIR/log/osd-mkfs.log" 2>&1 || die "ceph-osd --mkfs failed"
-  ceph-osd -i "$id" || die "ceph-osd failed to start"
+  ceph-osd -i "$id" 2>>"$RGW_DIR/log/daemons-stderr.log" || die "ceph-osd failed to start"
   wait_for "osd.$id to be up" "$RGW_TIMEOUT" "osd.$id" osd_up
 
   # the gateway
   ceph_ auth get-or-create client.rgw.gw0 mon 'allow rw' osd 'allow rwx' mgr 'allow rw' \
     -o "$RGW_DIR/rgw/keyring" >/dev/null
-  radosgw -n client.rgw.gw0 || die "radosgw failed to start"
+  radosgw -n client.rgw.gw0 2>>"$RGW_DIR/log/daemons-stderr.log" || die "radosgw failed to start"
   wait_for "radosgw to answer on $ENDPOINT" "$RGW_TIMEOUT" client.rgw.gw0 answers
   timeout 60 radosgw-admin user create --uid=test --display-name="picstore test user" \
     --access-key="$S3_ACCESS_KEY" --secret-key="$S3_SECRET_KEY" >/dev/null \
