@@ -36,8 +36,10 @@ from picstore.blobs.s3 import CACHE_CONTROL, S3Store  # noqa: E402
 
 
 def answers(endpoint: str) -> bool:
+    # An S3 server, not just anything on that address (a proxy may answer for any host): every S3
+    # answer carries a request id.
     try:
-        return httpx.get(endpoint + "/", timeout=2).status_code < 500
+        return "x-amz-request-id" in httpx.get(endpoint + "/", timeout=2).headers
     except httpx.HTTPError:
         return False
 

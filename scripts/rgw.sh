@@ -63,8 +63,8 @@ wait_for() {
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 answers() {
-  # Any HTTP answer from RGW (anonymous GET / lists nothing but returns 200) means it is up.
-  curl -s -o /dev/null -m 2 -w '%{http_code}' "$ENDPOINT/" | grep -q '^[2-4][0-9][0-9]$'
+  # An S3 answer (every one carries x-amz-request-id), not just anything listening on the port.
+  curl -s -o /dev/null -m 2 -D - "$ENDPOINT/" | grep -qi '^x-amz-request-id:'
 }
 
 cmd_install() {
