@@ -31,7 +31,7 @@ log() { printf 'rgw.sh: %s\n' "$*" >&2; }
 STARTING=0
 die() {
   log "ERROR: $*"
-  if [ -d "$RGW_DIR/log" ]; then
+  if [ "$STARTING" = 1 ] && [ -d "$RGW_DIR/log" ]; then
     for f in "$RGW_DIR"/log/*.log; do
       [ -s "$f" ] || continue
       printf '  --- last lines of %s ---\n' "$f" >&2
@@ -40,9 +40,9 @@ die() {
   fi
   if [ "$STARTING" = 1 ]; then
     # Do not leave half a cluster running; keep its directory so the logs can be read.
-    KEEP=1 cmd_stop >/dev/null 2>&1 || true
+    STARTING=0 KEEP=1 cmd_stop >/dev/null 2>&1 || true
+    log "ERROR: $* (logs: $RGW_DIR/log)"
   fi
-  if [ -d "$RGW_DIR/log" ]; then log "ERROR: $* (logs: $RGW_DIR/log)"; fi
   exit 1
 }
 
@@ -58,6 +58,17 @@ wait_for() {
     if ((SECONDS >= deadline)); then die "timed out after ${timeout}s waiting for $what"; fi
     sleep 0.2
   done
+}
+
+# Remove $RGW_DIR only if this script made it (marker file) or it is empty: RGW_DIR=$HOME must not be wiped.
+wipe_dir() {
+  [ -e "$RGW_DIR" ] || return 0
+  if [ -f "$RGW_DIR/.picstore-rgw" ] || { [ -f "$RGW_DIR/ceph.conf" ] && [ -d "$RGW_DIR/mon/a" ]; } \
+    || [ -z "$(ls -A "$RGW_DIR" 2>/dev/null)" ]; then
+    rm -rf "$RGW_DIR"
+  else
+    die "$RGW_DIR exists and was not made by rgw.sh; refusing to wipe it (choose another RGW_DIR)"
+  fi
 }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -185,8 +196,9 @@ cmd_start() {
       die "127.0.0.1:$port is taken by something that is not this RGW; pick other ports (RGW_PORT, RGW_MON_PORT, RGW_MON_V1_PORT)"
     fi
   done
-  rm -rf "$RGW_DIR"
+  wipe_dir
   mkdir -p "$RGW_DIR"/{mon/a,osd/0,mgr/x,rgw,run,log,crash}
+  touch "$RGW_DIR/.picstore-rgw"
   STARTING=1
   local fsid
   fsid=$(cat /proc/sys/kernel/random/uuid)
@@ -264,7 +276,7 @@ cmd_stop() {
   stop_daemons client.rgw.gw0
   stop_daemons osd.0
   stop_daemons mgr.x mon.a
-  if [ "${KEEP:-0}" != 1 ]; then rm -rf "$RGW_DIR"; fi
+  if [ "${KEEP:-0}" != 1 ]; then wipe_dir; fi
   log "stopped"
 }
 
