@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-#: Default variant presets, name -> spec string (parsed by ``picstore.variants.spec``).
+#: Default variant presets, name -> spec string (grammar in ``picstore.variants.spec`` and docs/ingest.md).
 DEFAULT_VARIANTS: Mapping[str, str] = MappingProxyType(
     {"thumb": "cover:200x200", "card": "width:640", "large": "fit:1600x1600"}
 )
@@ -14,7 +14,14 @@ DEFAULT_VARIANTS: Mapping[str, str] = MappingProxyType(
 
 @dataclass(frozen=True)
 class IngestOptions:
-    """Everything the ingest pipeline needs to know; it reads nothing else."""
+    """Everything the ingest pipeline needs to know; it reads nothing else.
+
+    Limits: ``max_bytes`` (upload size), ``max_pixels`` (one frame, from the header), ``max_total_pixels``
+    (all frames of an animation), ``max_frames``. Output: ``max_side`` caps the long side of the stored
+    master; qualities and ``webp_effort`` (0-6; the WebP encode is the largest single cost of an upload,
+    see docs/performance.md) apply to every encode; ``variants`` maps preset names to spec strings;
+    ``variant_formats`` lists the formats each preset is rendered in.
+    """
 
     max_bytes: int = 30_000_000
     max_pixels: int = 50_000_000
@@ -25,3 +32,8 @@ class IngestOptions:
     webp_effort: int = 4
     variants: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_VARIANTS))
     variant_formats: tuple[str, ...] = ("jpeg", "webp")
+    #: Frames an animation may declare (security.md: a 500-frame GIF is refused from its header).
+    max_frames: int = 300
+    #: AVIF variants (only when "avif" is in ``variant_formats``; ~2 s per 1600 px image at effort 4).
+    avif_quality: int = 55
+    avif_effort: int = 4
