@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     #: Admin key for tenant management over the API (unset: tenant management only by CLI).
     admin_key: str | None = None
 
+    # HTTP service (picstore serve)
+    #: Seconds a request body may stall (no bytes arriving) before it is refused with 408.
+    body_timeout: float = Field(default=30.0, gt=0)
+    #: Seconds a whole request body may take to arrive (a trickle that never stalls is cut off here).
+    body_deadline: float = Field(default=600.0, gt=0)
+    #: Seconds a direct upload (``POST /v1/uploads``) accepts its file; S3 presigned POSTs get at most 900.
+    upload_ttl: int = Field(default=900, ge=10, le=900)
+    #: Where direct uploads wait for ``complete``: a blob store URL that nothing serves publicly.
+    #: Default: ``<dir>-incoming`` beside a file store; ``s3://<bucket>/incoming/<prefix>`` for S3.
+    upload_incoming: str | None = None
+
     @field_validator("variant_formats")
     @classmethod
     def _known_formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:

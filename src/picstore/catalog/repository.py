@@ -40,7 +40,11 @@ def _decode_cursor(cursor: str) -> tuple[int, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, image_id = raw.split(":", 1)
-        return int(created), image_id
+        created_us = int(created)
+        # A crafted cursor must not reach the database: bigints beyond 63 bits and NUL break the query.
+        if not 0 <= created_us < 2**63 or not (image_id.isascii() and image_id.isalnum()):
+            raise ValueError(raw)
+        return created_us, image_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest("invalid cursor: pass the next_cursor of a previous page") from exc
 

@@ -91,3 +91,26 @@ variants = Table(
     Column("sha256", String(64), nullable=False),
     Index(None, "blob_key"),
 )
+
+# Direct uploads (POST /v1/uploads): an incoming object waits here, outside every public location, until
+# `complete` runs the full ingest on it. Rows outlive their expiry by a grace period so that a retried
+# `complete` finds the image it made; then the sweep removes them and any incoming object left behind.
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id"), nullable=False),
+    # The blob store (URL) and key of the incoming object: never a location anything serves.
+    Column("store", String(1024), nullable=False),
+    Column("key", String(512), nullable=False),
+    Column("filename", Text, nullable=True),
+    Column("content_type", String(100), nullable=False),
+    Column("max_bytes", BigInteger, nullable=False),
+    # Uploads received by picstore itself carry a form token; only its SHA-256 is kept.
+    Column("token_hash", String(64), nullable=True),
+    # Set once `complete` has published the image (not a foreign key: the image may be deleted later).
+    Column("image_id", String(32), nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Index(None, "expires_us"),
+)

@@ -1,47 +1,82 @@
-"""The FastAPI application behind ``picstore serve``."""
+"""The FastAPI application behind ``picstore serve``: the JSON API, blob serving, health and metrics.
+
+Requests pass, outside in: :class:`~picstore.web.metrics.Observe` (timing, counting, ``nosniff``), then
+:class:`~picstore.web.limits.BodyGuard` (byte cap and time limits on bodies), then the routes. Every
+error leaves as ``application/problem+json`` (:mod:`picstore.web.problems`).
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+import picstore
 from picstore.errors import PicstoreError
 from picstore.store import ImageStore
-from picstore.web import serve
+from picstore.uploads import DirectUploads
+from picstore.web import api, serve, tenants, uploads
+from picstore.web.limits import BodyGuard, BodyLimits
+from picstore.web.metrics import Metrics, Observe
+from picstore.web.problems import install, problem
+from picstore.web.schemas import problem_responses
+
+__all__ = ["create_app", "problem", "run"]
+
+_DESCRIPTION = """Store, clean and serve the pictures your application's customers upload.
+
+Authenticate with `Authorization: Bearer <tenant API key>` (from `picstore tenant create` or
+`POST /v1/tenants` with the admin key). Errors are `application/problem+json` with a stable `code`.
+"""
 
 
-def problem(error: PicstoreError, instance: str | None = None) -> JSONResponse:
-    """An RFC 9457 ``application/problem+json`` response carrying picstore's stable ``code``."""
-    body = {
-        "type": f"https://picstore.dev/errors/{error.code}",
-        "title": type(error).default_message(),
-        "status": error.http_status,
-        "detail": error.message,
-        "code": error.code,
-    }
-    if instance:
-        body["instance"] = instance
-    headers = {"Retry-After": "5"} if error.http_status == 503 else None
-    return JSONResponse(
-        body, status_code=error.http_status, media_type="application/problem+json", headers=headers
+def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAPI:
+    """The HTTP service over one ImageStore. ``limits`` defaults to what the store's settings say."""
+    settings = store.settings
+    app = FastAPI(
+        title="picstore",
+        version=picstore.__version__,
+        description=_DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
     )
-
-
-def create_app(store: ImageStore) -> FastAPI:
-    """The HTTP service over one ImageStore."""
-    app = FastAPI(title="picstore", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json")
     app.state.store = store
+    app.state.metrics = metrics = Metrics()
+    app.state.uploads = DirectUploads(store)
+    install(app)
 
-    @app.exception_handler(PicstoreError)
-    async def _picstore_error(request: Request, exc: PicstoreError) -> JSONResponse:
-        return problem(exc, request.url.path)
-
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], summary="Liveness and readiness")
     def healthz() -> dict[str, str]:
-        """Liveness and readiness: the catalog and the blob store answer."""
+        """The process answers, and the catalog and the blob store answer it."""
         return {"status": "ok", **store.health()}
 
+    @app.get("/readyz", tags=["ops"], summary="Readiness", responses=problem_responses(503))
+    def readyz(request: Request) -> JSONResponse:
+        """Ready to serve: the catalog and the blob store are reachable. 503 otherwise."""
+        try:
+            checks = store.health()
+        except PicstoreError as exc:
+            # Whatever failed, for a load balancer this node is simply not ready.
+            return problem(exc, request.url.path, status=503)
+        return JSONResponse({"status": "ready", **checks})
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response)
+    def prometheus() -> Response:
+        """Requests and latencies by route, uploads accepted and refused by code, bytes stored."""
+        return Response(metrics.render(), media_type=metrics.content_type)
+
+    app.include_router(api.router)
+    app.include_router(uploads.router)
+    app.include_router(tenants.router)
     app.include_router(serve.router(store))
+    guard = limits or BodyLimits(
+        max_file_bytes=settings.max_bytes,
+        idle_timeout=settings.body_timeout,
+        deadline=settings.body_deadline,
+    )
+    # Added last is outermost: Observe sees everything, early 413s from the guard included.
+    app.add_middleware(BodyGuard, limits=guard)
+    app.add_middleware(Observe, metrics=metrics)
     return app
 
 
@@ -49,4 +84,13 @@ def run(store: ImageStore, host: str, port: int) -> None:
     """Serve ``store`` with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(store), host=host, port=port, log_level="info", server_header=False)
+    uvicorn.run(
+        create_app(store),
+        host=host,
+        port=port,
+        log_level="info",
+        server_header=False,
+        # Behind a proxy on the same machine (nginx), trust its X-Forwarded-* only.
+        forwarded_allow_ips="127.0.0.1",
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,263 @@
+"""Direct uploads: the browser sends the file somewhere other than the application, then asks to publish it.
+
+1. :meth:`DirectUploads.create` records an upload and says where to POST the file: with an S3 store, a
+   presigned POST straight to the bucket, whose policy fixes the exact incoming key, the byte range, the
+   declared ``image/`` content type and an expiry of at most 15 minutes; with any other store, a URL on
+   picstore itself (:meth:`DirectUploads.receive`) taking the same multipart form.
+2. The file lands in the *incoming* store, a location nothing serves (:func:`incoming_location`).
+3. :meth:`DirectUploads.complete` runs the whole ingest on it through :meth:`ImageStore.put`, publishes
+   the image and deletes the incoming object. Nothing uploaded this way is public before it passes.
+
+Expired uploads and any incoming objects they left are removed by :meth:`DirectUploads.sweep`, which
+:meth:`create` runs as it goes, so no scheduler is needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from picstore.blobs.base import BlobStore
+from picstore.blobs.local import LocalStore
+from picstore.blobs.memory import MemoryStore
+from picstore.blobs.registry import open_store
+from picstore.catalog.repository import now_us
+from picstore.catalog.uploads import UploadCatalog, UploadRecord
+from picstore.errors import (
+    ConfigError,
+    Conflict,
+    Forbidden,
+    ImageRejected,
+    InvalidRequest,
+    NotAnImage,
+    NotFound,
+    PicstoreError,
+    TooLarge,
+)
+from picstore.models import Image, Tenant
+from picstore.store import ImageStore, TenantRef, new_id
+
+if TYPE_CHECKING:
+    from picstore.blobs.s3_post import PostSigner
+
+log = logging.getLogger(__name__)
+
+#: Where picstore receives the file of a direct upload when the store is not S3 (the web layer serves it).
+RECEIVE_PATH = "/v1/uploads/{upload_id}/file"
+#: Rows and leftovers of uploads are kept this long past their expiry, so a retried ``complete`` still
+#: finds the image it made.
+SWEEP_GRACE_SECONDS = 3600
+_IDEMPOTENCY_PREFIX = "upload:"
+#: ``image/<subtype>`` and nothing else: no parameters, no ``text/html`` wearing an image name.
+_IMAGE_TYPE = re.compile(r"^image/[a-z0-9][a-z0-9.+-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    """What a client needs to send its file: POST ``fields`` then ``file`` as multipart to ``url``."""
+
+    upload_id: str
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+
+
+def is_image_content_type(content_type: str) -> bool:
+    """True for a plain lowercase ``image/<subtype>`` (what a presigned POST policy will pin)."""
+    return bool(_IMAGE_TYPE.fullmatch(content_type))
+
+
+def incoming_location(store: ImageStore) -> BlobStore:
+    """The store direct uploads wait in: ``settings.upload_incoming``, or one beside the image store.
+
+    Beside a file store it is the sibling directory ``<root>-incoming`` (a web server in front of the blob
+    directory never reaches it); beside ``s3://bucket/prefix`` it is ``s3://bucket/incoming/prefix``,
+    outside the prefix that the public-read policy opens. A bucket opened whole (no prefix) and not
+    private has no such place: set ``PICSTORE_UPLOAD_INCOMING`` to a private bucket then.
+    """
+    configured = store.settings.upload_incoming
+    blobs = store.blobs
+    if configured:
+        if configured == blobs.url:
+            raise ConfigError("upload_incoming must not be the image store: incoming files are private")
+        return open_store(configured, store.settings)
+    if isinstance(blobs, LocalStore):
+        return LocalStore(Path(f"{blobs.root}-incoming"))
+    if isinstance(blobs, MemoryStore):
+        return MemoryStore(f"{blobs.url.removeprefix('memory://') or 'default'}-incoming")
+    if blobs.url.startswith("s3://"):
+        from picstore.blobs.s3 import S3Store
+
+        if isinstance(blobs, S3Store):
+            options = blobs.options
+            if not options.prefix and not options.presign:
+                raise ConfigError(
+                    f"{blobs.url} is readable as a whole, so incoming uploads cannot be private in it: "
+                    "set PICSTORE_UPLOAD_INCOMING to a private bucket (s3://other-bucket/incoming)"
+                )
+            prefix = f"incoming/{options.prefix}".rstrip("/")
+            url = f"s3://{options.bucket}/{prefix}"
+            # Same bucket, endpoint and credentials as the image store (they may have been given in code).
+            return S3Store(replace(options, prefix=prefix, public_base_url=None), retry=blobs.retry, url=url)
+    raise ConfigError(f"direct uploads are not supported with {blobs.url}; set PICSTORE_UPLOAD_INCOMING")
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class DirectUploads:
+    """Create, receive and complete direct uploads for one :class:`ImageStore`."""
+
+    def __init__(self, store: ImageStore, incoming: BlobStore | None = None) -> None:
+        self.store = store
+        self.catalog = UploadCatalog(store.engine)
+        self._incoming = incoming
+        self._signer: PostSigner | None = None
+
+    @property
+    def incoming(self) -> BlobStore:
+        """The store incoming files wait in (resolved on first use, so a misconfiguration only affects
+        direct uploads)."""
+        if self._incoming is None:
+            self._incoming = incoming_location(self.store)
+        return self._incoming
+
+    def _store_for(self, url: str) -> BlobStore:
+        return self.incoming if url == self.incoming.url else self.store.store_for(url)
+
+    def _post_signer(self) -> PostSigner | None:
+        if self._signer is None and self.incoming.url.startswith("s3://"):
+            from picstore.blobs.s3 import S3Store
+            from picstore.blobs.s3_post import PostSigner
+
+            if isinstance(self.incoming, S3Store):
+                self._signer = PostSigner(self.incoming.options)
+        return self._signer
+
+    # --- the three steps ---------------------------------------------------------------------------
+
+    def create(
+        self, tenant: TenantRef, *, filename: str | None, content_type: str, size: int
+    ) -> UploadTicket:
+        """Record an upload of ``size`` bytes of ``content_type`` and say where to send it."""
+        owner = self.store.tenant(tenant)
+        if not is_image_content_type(content_type):
+            raise NotAnImage(f"content_type {content_type!r} is not image/<type> (image/jpeg, ...)")
+        limit = self.store.settings.max_bytes
+        if size < 1:
+            raise InvalidRequest("bytes must be the size of the file, at least 1")
+        if size > limit:
+            raise TooLarge(f"the upload would be {size:,} bytes; the limit is {limit:,}")
+        if filename is not None:
+            filename = "".join(ch for ch in filename if ch.isprintable())[:1024] or None
+        self.sweep()
+        upload_id = new_id()
+        ttl = self.store.settings.upload_ttl
+        signer = self._post_signer()
+        token = None if signer is not None else secrets.token_urlsafe(32)
+        created = now_us()
+        record = UploadRecord(
+            id=upload_id,
+            tenant_id=owner.id,
+            store=self.incoming.url,
+            key=upload_id,
+            filename=filename,
+            content_type=content_type,
+            max_bytes=size,
+            token_hash=None if token is None else _hash_token(token),
+            image_id=None,
+            created_us=created,
+            expires_us=created + ttl * 1_000_000,
+        )
+        if signer is not None:
+            post = signer.sign(record.key, content_type=content_type, max_bytes=size, expires_in=ttl)
+            url, fields = post.url, post.fields
+        else:
+            url = self.store.urls.base_url + RECEIVE_PATH.format(upload_id=upload_id)
+            fields = {"Content-Type": content_type, "token": token or ""}
+        self.catalog.add_upload(record)
+        return UploadTicket(upload_id=upload_id, url=url, fields=fields, expires_at=record.expires_at)
+
+    def pending(self, upload_id: str) -> UploadRecord:
+        """The upload picstore is to receive the file of (for a non-S3 store); NotFound otherwise."""
+        record = self.catalog.upload(upload_id)
+        if record.token_hash is None:
+            raise NotFound(f"upload {upload_id!r} is not received here: post the file to its url")
+        return record
+
+    def receive(self, upload_id: str, *, token: str, content_type: str | None, data: bytes) -> None:
+        """Take the file of an upload posted to picstore; the same checks as an S3 POST policy."""
+        record = self.pending(upload_id)
+        if not hmac.compare_digest(_hash_token(token), record.token_hash or ""):
+            raise Forbidden("the form token does not match this upload")
+        if record.expired():
+            raise Forbidden(f"upload {upload_id} expired at {record.expires_at.isoformat()}")
+        if record.image_id is not None:
+            raise Conflict(f"upload {upload_id} is already complete")
+        if content_type != record.content_type:
+            raise Forbidden(f"the form's Content-Type must be {record.content_type!r}, as declared")
+        if not 1 <= len(data) <= record.max_bytes:
+            raise TooLarge(f"the file is {len(data):,} bytes; this upload takes 1 to {record.max_bytes:,}")
+        self._store_for(record.store).put(record.key, data, content_type=content_type, mode="overwrite")
+
+    def complete(self, upload_id: str, tenant: TenantRef, *, alt: str | None = None) -> Image:
+        """Ingest the uploaded file, publish it as an image of ``tenant`` and delete the incoming object.
+
+        Another tenant's upload is NotFound. A refused file raises its ImageRejected and is deleted. A
+        retried ``complete`` answers with the same image.
+        """
+        owner: Tenant = self.store.tenant(tenant)
+        record = self.catalog.upload(upload_id)
+        if record.tenant_id != owner.id:
+            raise NotFound(f"no upload {upload_id!r}")
+        if record.image_id is not None:
+            return self.store.get(record.image_id, owner)
+        incoming = self._store_for(record.store)
+        try:
+            data = incoming.get(record.key)
+        except NotFound:
+            raise Conflict(f"nothing was uploaded for {upload_id} yet: POST the file to its url") from None
+        try:
+            if len(data) > record.max_bytes:  # the POST policy enforces this; checked again all the same
+                raise TooLarge(f"the file is {len(data):,} bytes; {record.max_bytes:,} were declared")
+            image = self.store.put(
+                data,
+                owner,
+                record.filename,
+                alt=alt,
+                idempotency_key=_IDEMPOTENCY_PREFIX + record.id,
+            )
+        except ImageRejected:
+            incoming.delete(record.key)
+            raise
+        self.catalog.complete_upload(record.id, image.id)
+        incoming.delete(record.key)
+        return image
+
+    def sweep(self, grace_seconds: float = SWEEP_GRACE_SECONDS, limit: int = 100) -> int:
+        """Forget uploads expired more than ``grace_seconds`` ago and delete what they left; returns how many.
+
+        Failures are logged and left for the next sweep: cleaning up must never fail an upload.
+        """
+        swept = 0
+        for record in self.catalog.expired_uploads(now_us() - int(grace_seconds * 1_000_000), limit):
+            try:
+                self._store_for(record.store).delete(record.key)
+                self.catalog.forget_upload(record.id)
+                swept += 1
+            except PicstoreError as exc:
+                log.warning("could not sweep upload %s: %s", record.id, exc)
+        return swept
+
+
+def is_reserved_idempotency_key(key: str) -> bool:
+    """Keys of this form belong to direct uploads; clients must not send them."""
+    return key.startswith(_IDEMPOTENCY_PREFIX)

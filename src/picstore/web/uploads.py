@@ -1,0 +1,120 @@
+"""``/v1/uploads``: direct uploads, straight to S3 with a presigned POST, or to picstore's own upload URL.
+
+The client's code path is the same for both stores: ``POST /v1/uploads`` answers a ``url`` and ``fields``;
+the client POSTs the fields and then its file as ``file`` (multipart) to the url, and finally calls
+``POST /v1/uploads/{id}/complete``, which runs the whole ingest. See :mod:`picstore.uploads`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from picstore.store import ImageStore
+from picstore.uploads import DirectUploads
+from picstore.web.api import counted_upload, image_response
+from picstore.web.auth import TenantDep
+from picstore.web.forms import FormRules, read_form
+from picstore.web.metrics import Metrics
+from picstore.web.schemas import ID_PATTERN, CompleteIn, ImageOut, UploadIn, UploadOut, problem_responses
+
+router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
+
+UploadId = Annotated[str, Path(pattern=ID_PATTERN, description="An upload id.")]
+
+_RECEIVE_FORM: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["token", "Content-Type", "file"],
+                    "properties": {
+                        "token": {"type": "string"},
+                        "Content-Type": {"type": "string"},
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _uploads(request: Request) -> DirectUploads:
+    uploads: DirectUploads = request.app.state.uploads
+    return uploads
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=UploadOut,
+    responses=problem_responses(400, 401, 413, 415, 503),
+    summary="Prepare a direct upload",
+)
+def create_upload(body: UploadIn, request: Request, tenant: TenantDep) -> UploadOut:
+    """Where to send a file of ``bytes`` bytes: POST ``fields``, then the file as ``file``, to ``url``.
+
+    With S3 the url is the bucket, and its POST policy allows exactly this key, 1 to ``bytes`` bytes, the
+    declared ``content_type`` and at most 15 minutes. Otherwise the url is picstore's own.
+    """
+    ticket = _uploads(request).create(
+        tenant, filename=body.filename, content_type=body.content_type, size=body.bytes
+    )
+    return UploadOut(
+        upload_id=ticket.upload_id, url=ticket.url, fields=ticket.fields, expires_at=ticket.expires_at
+    )
+
+
+@router.post(
+    "/{upload_id}/file",
+    status_code=204,
+    response_class=Response,
+    openapi_extra=_RECEIVE_FORM,
+    responses=problem_responses(400, 403, 404, 408, 409, 413),
+    summary="Receive the file of a direct upload (stores other than S3)",
+)
+async def receive_file(upload_id: UploadId, request: Request) -> Response:
+    """The upload URL picstore hands out when the store is not S3. Authorised by the form's token, like an
+    S3 POST policy: no API key, so a browser can post here directly."""
+    uploads = _uploads(request)
+    record = await run_in_threadpool(uploads.pending, upload_id)
+    rules = FormRules(max_file_bytes=record.max_bytes, fields=frozenset({"token", "Content-Type"}))
+    with await read_form(request, rules) as form:
+        data = form.stream.read()
+        await run_in_threadpool(
+            uploads.receive,
+            upload_id,
+            token=form.fields.get("token", ""),
+            content_type=form.fields.get("Content-Type"),
+            data=data,
+        )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{upload_id}/complete",
+    status_code=201,
+    response_model=ImageOut,
+    responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 503),
+    summary="Publish a direct upload",
+)
+def complete_upload(
+    upload_id: UploadId, request: Request, tenant: TenantDep, body: CompleteIn | None = None
+) -> JSONResponse:
+    """Run the whole ingest on the uploaded file, publish the image and delete the incoming object.
+
+    A file that is refused is deleted and answered with its code (``not_an_image``, ...). Calling this
+    again after success answers with the same image.
+    """
+    store: ImageStore = request.app.state.store
+    metrics: Metrics = request.app.state.metrics
+    with counted_upload(metrics) as accepted:
+        image = _uploads(request).complete(upload_id, tenant, alt=body.alt if body else None)
+        accepted.append(image)
+    return image_response(store, image, 201)
