@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from picstore.ingest import IngestOptions, IngestResult
+from picstore.variants import parse_spec
 
 CORPUS = Path(os.environ.get("PICSTORE_CORPUS", "/work/shared/corpus"))
 if not (CORPUS / "manifest.csv").is_file():
@@ -265,3 +266,36 @@ def vips_metadata(data: bytes) -> list[str]:
     image = pyvips.Image.new_from_buffer(data, "")
     names = ("exif-data", "xmp-data", "iptc-data", "icc-profile-data", "gif-comment", "orientation")
     return [n for n in image.get_fields() if n in names or n.startswith(("exif-", "png-comment"))]
+
+
+def assert_clean(
+    result: IngestResult, options: IngestOptions | None = None, payload: bytes | None = None
+) -> None:
+    """Every stored copy decodes to its declared size and carries no metadata and no payload."""
+    import pyvips
+    from PIL import Image
+
+    options = options or IngestOptions()
+    outputs = [result.master, *result.variants]
+    assert len(result.variants) == len(options.variants) * len(options.variant_formats)
+    for out in outputs:
+        assert out.format in ("jpeg", "png", "webp", "gif"), out.format
+        where = f"{out.variant or 'master'}/{out.format}"
+        assert metadata_found(out.data) == [], where
+        assert pillow_metadata(out.data) == [], where
+        assert vips_metadata(out.data) == [], where
+        if payload is not None:
+            assert payload not in out.data, f"payload {payload!r} in {where}"
+        decoded = pyvips.Image.new_from_buffer(out.data, "n=-1" if out.format in ("webp", "gif") else "")
+        frame_h = decoded.get("page-height") if decoded.get_typeof("page-height") else decoded.height
+        assert (decoded.width, frame_h, decoded.height // frame_h) == (out.width, out.height, out.frames), (
+            where
+        )
+        with Image.open(io.BytesIO(out.data)) as im:
+            assert im.format.lower() == out.format
+    master = result.master
+    assert max(master.width, master.height) <= options.max_side
+    for out in result.variants:
+        spec = parse_spec(options.variants[out.variant or ""])
+        assert (out.width, out.height) == spec.output_size(master.width, master.height), out.variant
+        assert out.spec and out.spec.startswith(spec.canonical.split(",q=")[0])

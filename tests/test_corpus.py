@@ -10,23 +10,12 @@ file structure, with Pillow, with libvips).
 from __future__ import annotations
 
 import codecs
-import io
 from collections.abc import Iterator
 
 import pytest
 
 from picstore.errors import ImageRejected
-from picstore.ingest import IngestOptions, IngestResult
-from picstore.variants import parse_spec
-from tests.corpus_util import (
-    CORPUS,
-    IsolatedIngest,
-    Outcome,
-    manifest,
-    metadata_found,
-    pillow_metadata,
-    vips_metadata,
-)
+from tests.corpus_util import CORPUS, IsolatedIngest, Outcome, assert_clean, manifest
 
 ROWS = manifest()
 pytestmark = pytest.mark.skipif(not ROWS, reason=f"corpus not found at {CORPUS}")
@@ -62,39 +51,6 @@ def _payload(row: dict[str, str]) -> bytes | None:
     if not text or text in ("n/a", "gps-ifd-without-coords"):
         return None
     return codecs.decode(text, "unicode_escape").encode("latin-1")
-
-
-def assert_clean(
-    result: IngestResult, options: IngestOptions | None = None, payload: bytes | None = None
-) -> None:
-    """Every stored copy decodes to its declared size and carries no metadata and no payload."""
-    import pyvips
-    from PIL import Image
-
-    options = options or IngestOptions()
-    outputs = [result.master, *result.variants]
-    assert len(result.variants) == len(options.variants) * len(options.variant_formats)
-    for out in outputs:
-        assert out.format in ("jpeg", "png", "webp", "gif"), out.format
-        where = f"{out.variant or 'master'}/{out.format}"
-        assert metadata_found(out.data) == [], where
-        assert pillow_metadata(out.data) == [], where
-        assert vips_metadata(out.data) == [], where
-        if payload is not None:
-            assert payload not in out.data, f"payload {payload!r} in {where}"
-        decoded = pyvips.Image.new_from_buffer(out.data, "n=-1" if out.format in ("webp", "gif") else "")
-        frame_h = decoded.get("page-height") if decoded.get_typeof("page-height") else decoded.height
-        assert (decoded.width, frame_h, decoded.height // frame_h) == (out.width, out.height, out.frames), (
-            where
-        )
-        with Image.open(io.BytesIO(out.data)) as im:
-            assert im.format.lower() == out.format
-    master = result.master
-    assert max(master.width, master.height) <= options.max_side
-    for out in result.variants:
-        spec = parse_spec(options.variants[out.variant or ""])
-        assert (out.width, out.height) == spec.output_size(master.width, master.height), out.variant
-        assert out.spec and out.spec.startswith(spec.canonical.split(",q=")[0])
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r["file"] for r in ROWS])

@@ -196,6 +196,16 @@ def _refuse_known(data: bytes) -> None:
             raise NotAnImage(f"the data is {name}, not an image; {ACCEPTED_SENTENCE}")
 
 
+def _looks_like_ico(data: bytes) -> bool:
+    # reserved 0, type 1 (icon) or 2 (cursor), 1-255 entries, first entry's reserved byte 0 and its
+    # image data after the directory (a Targa file also starts with 00 00 02 00: this tells them apart).
+    if len(data) < 22 or data[:4] not in (b"\x00\x00\x01\x00", b"\x00\x00\x02\x00"):
+        return False
+    count = int.from_bytes(data[4:6], "little")
+    offset = int.from_bytes(data[18:22], "little")
+    return 0 < count < 256 and data[9] == 0 and offset >= 6 + 16 * count
+
+
 def _looks_like_pcx(head: bytes) -> bool:
     return (
         len(head) >= 12
