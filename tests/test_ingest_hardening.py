@@ -70,7 +70,7 @@ def audit() -> Iterator[list[tuple[str, Any]]]:
     watched = ("open", "os.", "socket.", "subprocess.", "shutil.", "urllib.", "http.", "tempfile.")
 
     def hook(event: str, args: Any) -> None:
-        if watching.is_set() and event.startswith(watched) and event != "os.listdir":
+        if watching.is_set() and event.startswith(watched) and event not in ("os.listdir", "os.putenv"):
             events.append((event, args))
 
     sys.addaudithook(hook)  # cannot be removed; it only records while the event is set
@@ -82,7 +82,7 @@ def audit() -> Iterator[list[tuple[str, Any]]]:
 def test_ingest_is_pure(audit: list[tuple[str, Any]]) -> None:
     with open(os.devnull, "rb"):
         pass
-    assert audit and audit[0][0] == "open"  # the hook does see file I/O
+    assert any(event == "open" for event, _ in audit)  # the hook does see file I/O
     audit.clear()
     uploads = [_upload(fmt, 2) for fmt in ("JPEG", "PNG", "WEBP", "GIF-anim", "APNG", "TIFF")]
     for data in uploads:  # warm up: Pillow imports its plugins lazily (imports open files)
