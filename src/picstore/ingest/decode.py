@@ -3,8 +3,8 @@
 Every libvips loader is called by name (``jpegload_buffer``, ...) with ``fail_on="error"`` as a load
 option, so truncated or corrupt data raises instead of being padded with grey. ``error`` is the level
 that fits the corpus: ``warning`` refuses valid JPEGs with junk between their markers, ``truncated``
-lets PNGs with bad CRCs through. ``memory=True`` keeps every decode in RAM (the pipeline does no file
-I/O; the header checks bound how much RAM that is).
+lets PNGs with bad CRCs through. Random-access decodes stay in RAM (``disc=False``: the pipeline does
+no file I/O; the header checks bound how much RAM that is).
 
 Formats libvips cannot decode here go through ``picstore.ingest.frames`` (Pillow / pillow-heif).
 The result is a lazy image: pixels are decoded, and errors found, when something pulls them, which
@@ -70,9 +70,14 @@ def orientation(image: pyvips.Image) -> int:
 
 
 def _load_vips(data: bytes, header: Header, *, shrink: int, sequential: bool) -> pyvips.Image:
-    options: dict[str, Any] = {"fail_on": "error", "memory": True}
+    # A stream keeps a few scanlines; random access decodes into memory. disc=False keeps a large
+    # random-access decode in RAM instead of a temporary file (the pipeline does no file I/O), but
+    # it must not be set on a stream: it would make libvips decode the whole image first.
+    options: dict[str, Any] = {"fail_on": "error"}
     if sequential:
         options["access"] = "sequential"
+    else:
+        options["disc"] = False
     fmt = header.format
     if fmt == "jpeg":
         return pyvips.Image.jpegload_buffer(data, shrink=shrink, **options)

@@ -103,8 +103,9 @@ def _decode(up: _Upload) -> None:
         master = resize_exact(normalize(master, animated=False), up.size)
         if variant_shrink > master_shrink:
             up.master_image = master
-            variant = normalize(decode.load(up.data, header, shrink=variant_shrink), animated=False)
-            up.variant_image = variant.copy_memory()
+            # Streamed into one in-memory copy (a random-access load would hold a second one).
+            variant = decode.load(up.data, header, shrink=variant_shrink, sequential=True)
+            up.variant_image = normalize(variant, animated=False).copy_memory()
         else:
             up.master_image = up.variant_image = drop_opaque_alpha(master.copy_memory())
 
