@@ -1,6 +1,6 @@
 """The ingest pipeline: an ordered list of named steps over one upload.
 
-    size -> sniff -> header -> limits -> decode -> master -> variants        (ingest)
+    size -> sniff -> header -> limits -> decode -> variants -> master        (ingest)
     size -> sniff -> header -> limits -> decode -> verify                     (probe)
 
 ``probe`` runs the same checks and the same strict decodes as ``ingest`` and only skips the encoders,
@@ -120,11 +120,14 @@ def _encode_master(up: _Upload) -> None:
 
 
 def _render_variants(up: _Upload) -> None:
-    image = up.variant_image
-    assert image is not None
+    assert up.variant_image is not None
+    presets = _presets(up.options)
+    made_in_turn = render.render_variants(up.variant_image, presets, full_size=up.size)
+    if up.variant_image is not up.master_image:
+        up.variant_image = None  # the cascade owns its source now and frees it as it goes
     out: list[Rendition] = []
     with decoder_errors(up.name):
-        for made in render.render_variants(image, _presets(up.options), full_size=up.size):
+        for made in made_in_turn:
             for fmt in up.options.variant_formats:
                 encoding = encoding_for(fmt, up.options, quality=made.spec.quality)
                 # Only WebP is both animated and displayed everywhere; other formats get the still.
@@ -162,8 +165,10 @@ PROBE_STEPS: Sequence[Step] = (
 
 INGEST_STEPS: Sequence[Step] = (
     *PROBE_STEPS[:-1],
-    ("master", _encode_master),
+    # Variants first: their in-memory source is released before the master is streamed, so the
+    # peak is the larger of the two stages, not their sum.
     ("variants", _render_variants),
+    ("master", _encode_master),
 )
 
 

@@ -55,15 +55,25 @@ def render_variants(
             yield Rendered(name, spec, strip, still, size[0], size[1], frames)
         return
     made: list[pyvips.Image] = [source]
-    for name, spec in order:
-        resize = spec.resize_to(width, height)
-        large_enough = [m for m in made if m.width >= resize[0] and m.height >= resize[1]]
-        # The caller decodes at a size that covers every preset; max() only guards rounding.
-        base = min(large_enough, key=_pixels) if large_enough else max(made, key=_pixels)
-        resized = base if (base.width, base.height) == resize else resize_exact(base, resize).copy_memory()
-        made.append(resized)
-        target = _crop(resized, spec, spec.output_size(width, height))
+    del source  # from here only ``made`` holds it, so it is freed once no later preset needs it
+    sizes = [spec.resize_to(width, height) for _, spec in order]
+    for index, (name, spec) in enumerate(order):
+        base = _base(made, sizes[index])
+        resized = base if (base.width, base.height) == sizes[index] else resize_exact(base, sizes[index])
+        made.append(resized.copy_memory() if resized is not base else resized)
+        # Keep only what later presets will be made from; everything else is freed now.
+        keep = {id(_base(made, size)) for size in sizes[index + 1 :]}
+        current = made[-1]
+        made = [m for m in made if id(m) in keep]
+        target = _crop(current, spec, spec.output_size(width, height))
         yield Rendered(name, spec, target, target, target.width, target.height)
+
+
+def _base(made: list[pyvips.Image], size: tuple[int, int]) -> pyvips.Image:
+    """The smallest image in ``made`` that covers ``size``."""
+    large_enough = [m for m in made if m.width >= size[0] and m.height >= size[1]]
+    # The caller decodes at a size that covers every preset; max() only guards rounding.
+    return min(large_enough, key=_pixels) if large_enough else max(made, key=_pixels)
 
 
 def page_height(image: pyvips.Image) -> int:
