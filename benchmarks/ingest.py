@@ -9,15 +9,15 @@ What it does (see docs/performance.md "## Ingest" for results and reading):
    upload's wall time and its peak RSS above the child's resting RSS (the kernel's high-water mark,
    reset before each upload through /proc/self/clear_refs) are recorded. Contestants alternate
    within each of ``--rounds`` rounds; medians are reported with the ratio to the Pillow anchor.
-   - ``picstore``: ``ImageStore.put`` on a memory:// store with an in-memory SQLite catalog, default
-     settings (the master is re-encoded, variants thumb/card/large in JPEG and WebP);
-   - ``picstore-e4``: the same with ``webp_effort=4`` (the same WebP effort as Pillow's default);
+   - ``picstore-eN``: ``ImageStore.put`` on a memory:// store with an in-memory SQLite catalog, default
+     settings but ``webp_effort=N`` (the master re-encoded, variants thumb/card/large in JPEG and WebP),
+     for N in ``--efforts`` (default: 4, Pillow's and sharp's default effort, and 2);
    - ``pillow``: the usual Pillow pipeline doing the same work: full decode and exif_transpose, the
      master re-encoded (capped at 4096), ``Image.thumbnail`` (``ImageOps.fit`` for the cover crop) per
      variant from the full image, JPEG q85 + WebP q80 saves with Pillow's defaults;
-   - ``sharp``: sharp's cascade (master re-encoded; one decode at 1600 px, 640 and 200 made from it in
-     memory), same qualities and WebP effort as picstore; only when Node is present (sharp is
-     installed with npm into /tmp/sharpbench, never into the repository).
+   - ``sharp-eN``: sharp's cascade (master re-encoded; one decode at 1600 px, 640 and 200 made from
+     it in memory), same qualities, WebP effort N; only when Node is present (sharp is installed with
+     npm into /tmp/sharpbench, never into the repository).
 3. Throughput: 1 worker thread vs 2 worker threads calling ``ImageStore.put`` in one process (libvips
    one thread per worker: one image per worker thread), 12 MP, images per second, alternating rounds.
 
@@ -91,7 +91,7 @@ def _measure(upload, data: bytes, uploads: int, tiny: bytes) -> dict[str, list[f
     return {"ms": times, "peak_mb": peaks}
 
 
-def _picstore_uploader(webp_effort: int | None):
+def _picstore_uploader(webp_effort: int | None = None):
     from picstore import ImageStore
     from picstore.settings import load_settings
 
@@ -135,7 +135,7 @@ def child_main(contestant: str, path: str, uploads: int) -> None:
         import pyvips
 
         pyvips.concurrency_set(1)
-        upload = _picstore_uploader(4 if contestant == "picstore-e4" else None)
+        upload = _picstore_uploader(int(contestant.rsplit("-e", 1)[1]))
     print(json.dumps(_measure(upload, data, uploads, tiny)))
 
 
@@ -147,7 +147,7 @@ def workers_main(path: str, workers: int, uploads: int) -> None:
 
     pyvips.concurrency_set(1)  # one image per worker thread; libvips adds no threads of its own
     data = Path(path).read_bytes()
-    put = _picstore_uploader(None)
+    put = _picstore_uploader()
     put(data)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -217,9 +217,10 @@ def ensure_sharp() -> Path | None:
 # --- parent ----------------------------------------------------------------------------------------------
 
 
-def run_child(contestant: str, path: Path, uploads: int, webp_effort: int, sharp: Path | None) -> dict:
+def run_child(contestant: str, path: Path, uploads: int, sharp: Path | None) -> dict:
     env = {**os.environ, "VIPS_CONCURRENCY": "1", "UV_THREADPOOL_SIZE": "1"}
-    if contestant == "sharp":
+    if contestant.startswith("sharp"):
+        webp_effort = int(contestant.rsplit("-e", 1)[1])
         assert sharp is not None
         cmd = ["node", str(sharp), str(path), str(uploads), str(webp_effort), str(path.parent / "tiny.jpg")]
         cpu = min(os.sched_getaffinity(0))
@@ -244,6 +245,7 @@ def main() -> None:
     parser.add_argument("--uploads", type=int, default=3, help="timed uploads per child")
     parser.add_argument("--worker-uploads", type=int, default=16)
     parser.add_argument("--no-sharp", action="store_true")
+    parser.add_argument("--efforts", default="4,2", help="WebP efforts to run picstore and sharp at")
     parser.add_argument("--quick", action="store_true", help="2 rounds, 1 upload: a smoke run")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--workers-child", nargs=3, help=argparse.SUPPRESS)
@@ -259,19 +261,18 @@ def main() -> None:
 
     from picstore.settings import load_settings
 
-    effort = load_settings().webp_effort
+    efforts = [int(e) for e in args.efforts.split(",")]
     sharp = None if args.no_sharp else ensure_sharp()
-    contestants = [
-        "pillow",
-        "picstore",
-        *([] if effort == 4 else ["picstore-e4"]),
-        *(["sharp"] if sharp else []),
-    ]
+    contestants = ["pillow", *(f"picstore-e{e}" for e in efforts), *(f"sharp-e{e}" for e in efforts if sharp)]
     workdir = Path(tempfile.mkdtemp(prefix="picstore-bench-"))
     try:
         inputs = make_inputs(workdir)
         print("inputs: " + ", ".join(f"{k} {p.stat().st_size / MB:.2f} MB" for k, p in inputs.items()))
-        print(f"picstore webp_effort={effort}; {args.rounds} rounds x {args.uploads} uploads, one core\n")
+        default = load_settings().webp_effort
+        print(
+            f"settings default webp_effort={default}; {args.rounds} rounds x {args.uploads} uploads a child"
+        )
+        print("one core; ms/image is the median over all uploads\n")
         for label, path in inputs.items():
             times: dict[str, list[float]] = {c: [] for c in contestants}
             cold: dict[str, list[float]] = {c: [] for c in contestants}
@@ -279,7 +280,7 @@ def main() -> None:
             for r in range(args.rounds):
                 order = contestants[r % len(contestants) :] + contestants[: r % len(contestants)]
                 for contestant in order:
-                    got = run_child(contestant, path, args.uploads, effort, sharp)
+                    got = run_child(contestant, path, args.uploads, sharp)
                     times[contestant] += got["ms"]
                     cold[contestant].append(got["peak_mb"][0])
                     steady[contestant] += got["peak_mb"][1:] or got["peak_mb"]

@@ -198,8 +198,10 @@ def test_animations_keep_their_frames_and_timing(fmt: str) -> None:
 
 
 def test_long_side_is_capped() -> None:
-    result = ingest(_gradient(5000, 200).jpegsave_buffer(), OPTIONS)
+    data = _gradient(5000, 200).jpegsave_buffer()
+    result = ingest(data, OPTIONS)
     assert (result.master.width, result.master.height) == (4096, 164)
+    assert (result.source.width, result.source.height) == (5000, 200) == (probe(data, OPTIONS).width, 200)
     capped = ingest(_gradient(300, 200).jpegsave_buffer(), IngestOptions(max_side=150))
     assert (capped.master.width, capped.master.height) == (150, 100)
 

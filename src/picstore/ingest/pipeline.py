@@ -48,7 +48,8 @@ class _Upload:
     options: IngestOptions
     format: str = ""
     header: Header = field(default_factory=lambda: Header("", 0, 0))
-    size: tuple[int, int] = (0, 0)  # upright size of the stored master
+    upright: tuple[int, int] = (0, 0)  # upright size of the source (one frame)
+    size: tuple[int, int] = (0, 0)  # upright size of the stored master (capped at max_side)
     frames: int = 1
     master_image: pyvips.Image | None = None
     variant_image: pyvips.Image | None = None
@@ -88,7 +89,7 @@ def _decode(up: _Upload) -> None:
         first = decode.load(up.data, header, sequential=True)
         animated = page_height(first) < first.height
         up.frames = first.height // page_height(first) if animated else 1
-        upright = _upright(first, header, animated)
+        up.upright = upright = _upright(first, header, animated)
         up.size = capped_size(*upright, options.max_side)
         if animated:
             up.master_image = up.variant_image = resize_exact(normalize(first, animated=True), up.size)
@@ -178,7 +179,7 @@ def probe(data: bytes, options: IngestOptions) -> Probe:
     Raises an ``ImageRejected`` subclass when the upload would be refused.
     """
     up = _run(PROBE_STEPS, data, options)
-    return Probe(format=up.format, width=up.size[0], height=up.size[1], frames=up.frames)
+    return Probe(format=up.format, width=up.upright[0], height=up.upright[1], frames=up.frames)
 
 
 def ingest(data: bytes, options: IngestOptions) -> IngestResult:
@@ -189,7 +190,7 @@ def ingest(data: bytes, options: IngestOptions) -> IngestResult:
     """
     up = _run(INGEST_STEPS, data, options)
     assert up.master is not None
-    source = Probe(format=up.format, width=up.size[0], height=up.size[1], frames=up.frames)
+    source = Probe(format=up.format, width=up.upright[0], height=up.upright[1], frames=up.frames)
     return IngestResult(source=source, master=up.master, variants=up.variants)
 
 
