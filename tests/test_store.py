@@ -242,3 +242,19 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_image(any_store: I
         t.join()
     assert len(ids) == 6 and len(set(ids)) == 1
     assert [i.id for i in any_store.list("acme").items] == ids[:1]
+
+
+def test_put_records_real_dimensions_and_variants(store: ImageStore) -> None:
+    from PIL import Image as PILImage
+
+    store.create_tenant("acme")
+    image = store.put(make_jpeg(900, 600), "acme")
+    assert (image.width, image.height) == (900, 600)
+    names = {(v.name, v.format) for v in image.variants}
+    assert names == {(n, f) for n in ("thumb", "card", "large") for f in ("jpeg", "webp")}
+    url = store.url(image.id, "card", "webp")
+    assert url.endswith(".webp") and url == store.blob_url(image.variant("card", "webp").key)  # type: ignore[union-attr]
+    with store.open(image.id, "card", "webp") as fh:
+        decoded = PILImage.open(fh)
+        assert decoded.format == "WEBP" and decoded.size == (640, 427)
+    assert store.get(image.id) == image  # variants come back from the catalog as stored
