@@ -50,6 +50,18 @@ class Metrics:
             "Bytes of masters and variants of accepted uploads.",
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request and its latency."""
+        method = method if method in _METHODS else "other"
+        # Looking up labelled children costs more than the increment: keep them.
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def accepted(self, image: Image) -> None:
         """Count an accepted upload and the bytes it stored."""
@@ -96,7 +108,4 @@ class Observe:
         finally:
             # Starlette's router records the matched route in the scope; unmatched paths share one label.
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope.get("method", "")
-            method = method if method in _METHODS else "other"
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self.metrics.observe(scope.get("method", ""), route, status, time.perf_counter() - started)
