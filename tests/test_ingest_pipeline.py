@@ -262,3 +262,21 @@ def test_probe_reports_the_upright_stored_geometry() -> None:
     assert probe(data, OPTIONS) == ingest(data, OPTIONS).source
     found = probe(data, OPTIONS)
     assert (found.format, found.width, found.height, found.frames) == ("jpeg", 200, 300, 1)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"variants": {"thumb": "cover:two"}},
+        {"variants": {"original": "fit:100"}},
+        {"variant_formats": ("jpeg", "bmp")},
+        {"webp_effort": 7},
+        {"jpeg_quality": 0},
+        {"max_side": 0},
+    ],
+)
+def test_options_are_checked_when_made(bad: dict[str, object]) -> None:
+    from picstore.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        IngestOptions(**bad)  # type: ignore[arg-type]

@@ -6,6 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from picstore.errors import ConfigError
+from picstore.variants.spec import parse_spec
+
+#: Formats a variant can be rendered in.
+VARIANT_FORMATS = ("jpeg", "webp", "avif", "png", "gif")
+
 #: Default variant presets, name -> spec string (grammar in ``picstore.variants.spec`` and docs/ingest.md).
 DEFAULT_VARIANTS: Mapping[str, str] = MappingProxyType(
     {"thumb": "cover:200x200", "card": "width:640", "large": "fit:1600x1600"}
@@ -37,3 +43,21 @@ class IngestOptions:
     #: AVIF variants (only when "avif" is in ``variant_formats``; ~2 s per 1600 px image at effort 4).
     avif_quality: int = 55
     avif_effort: int = 4
+
+    def __post_init__(self) -> None:
+        # Fail when the store is configured, not on the first upload.
+        for name, text in self.variants.items():
+            if not name or name == "original":
+                raise ConfigError(f"invalid variant name {name!r}")
+            parse_spec(text)
+        for fmt in self.variant_formats:
+            if fmt not in VARIANT_FORMATS:
+                raise ConfigError(f"unknown variant format {fmt!r}: use {', '.join(VARIANT_FORMATS)}")
+        for key in ("max_bytes", "max_pixels", "max_total_pixels", "max_side", "max_frames"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key} must be at least 1")
+        for key in ("jpeg_quality", "webp_quality", "avif_quality"):
+            if not 1 <= getattr(self, key) <= 100:
+                raise ConfigError(f"{key} must be 1 to 100")
+        if not (0 <= self.webp_effort <= 6 and 0 <= self.avif_effort <= 9):
+            raise ConfigError("webp_effort must be 0 to 6 and avif_effort 0 to 9")
