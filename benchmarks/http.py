@@ -251,9 +251,10 @@ def bench_gets(
 ) -> None:
     """Print GETs/s of picstore serve against nginx, for all variants and for thumbnails alone."""
     by_name = variant_paths(base, auth)
-    scenarios = {"all variants": sorted(p for paths in by_name.values() for p in paths)}
+    # Identical uploads share their blobs (content addresses): count each file once.
+    scenarios = {"all variants": sorted({p for paths in by_name.values() for p in paths})}
     if "thumb" in by_name:
-        scenarios["thumbnails only"] = sorted(by_name["thumb"])
+        scenarios["thumbnails only"] = sorted(set(by_name["thumb"]))
     script = work / "paths.lua"
     script.write_text(_LUA)
     with nginx(blobs, work, workers) as nginx_base:

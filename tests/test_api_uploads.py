@@ -54,7 +54,8 @@ def test_the_whole_flow(api: Api) -> None:
     assert set(ticket) == {"upload_id", "url", "fields", "expires_at"}
     assert ticket["url"].endswith(f"/v1/uploads/{ticket['upload_id']}/file")
     assert set(ticket["fields"]) == {"Content-Type", "token"}
-    assert _send(api, ticket, data).status_code == 204
+    sent = _send(api, ticket, data)
+    assert sent.status_code == 204 and sent.headers["access-control-allow-origin"] == "*"
     # Received, but not public: outside the blob directory, unknown to the catalog and to /b/.
     (waiting,) = _incoming(api)
     assert waiting.read_bytes() == data
@@ -91,6 +92,7 @@ def test_the_upload_url_checks_what_a_post_policy_would(api: Api) -> None:
     ticket = _ticket(api, len(data))
     forged = _send(api, ticket, data, token="x" * 43)
     assert forged.status_code == 403 and forged.json()["code"] == "forbidden"
+    assert forged.headers["access-control-allow-origin"] == "*"  # a page elsewhere can read the code
     html_type = _send(api, ticket, data, **{"Content-Type": "text/html"})
     assert html_type.status_code == 403
     too_big = _send(api, ticket, data + b"\0")

@@ -13,12 +13,14 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from picstore.errors import PicstoreError
 from picstore.store import ImageStore
 from picstore.uploads import DirectUploads
 from picstore.web.api import counted_upload, image_response
 from picstore.web.auth import TenantDep
 from picstore.web.forms import FormRules, read_form
 from picstore.web.metrics import Metrics
+from picstore.web.problems import problem
 from picstore.web.schemas import ID_PATTERN, CompleteIn, ImageOut, UploadIn, UploadOut, problem_responses
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
@@ -81,20 +83,27 @@ def create_upload(body: UploadIn, request: Request, tenant: TenantDep) -> Upload
 )
 async def receive_file(upload_id: UploadId, request: Request) -> Response:
     """The upload URL picstore hands out when the store is not S3. Authorised by the form's token, like an
-    S3 POST policy: no API key, so a browser can post here directly."""
+    S3 POST policy: no API key, so a browser can post here directly, from any origin."""
     uploads = _uploads(request)
-    record = await run_in_threadpool(uploads.pending, upload_id)
-    rules = FormRules(max_file_bytes=record.max_bytes, fields=frozenset({"token", "Content-Type"}))
-    with await read_form(request, rules) as form:
-        data = form.stream.read()
-        await run_in_threadpool(
-            uploads.receive,
-            upload_id,
-            token=form.fields.get("token", ""),
-            content_type=form.fields.get("Content-Type"),
-            data=data,
-        )
-    return Response(status_code=204)
+    try:
+        record = await run_in_threadpool(uploads.pending, upload_id)
+        rules = FormRules(max_file_bytes=record.max_bytes, fields=frozenset({"token", "Content-Type"}))
+        with await read_form(request, rules) as form:
+            data = form.stream.read()
+            await run_in_threadpool(
+                uploads.receive,
+                upload_id,
+                token=form.fields.get("token", ""),
+                content_type=form.fields.get("Content-Type"),
+                data=data,
+            )
+        response: Response = Response(status_code=204)
+    except PicstoreError as exc:
+        response = problem(exc, request.url.path)
+    # Readable by a page on any origin, as a bucket's CORS rule would make it: the token authorises the
+    # request, never a cookie, so there is nothing for another origin to ride on.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @router.post(
