@@ -251,6 +251,7 @@ def main() -> None:
     parser.add_argument("--no-sharp", action="store_true")
     parser.add_argument("--efforts", default="4,2", help="WebP efforts to run picstore and sharp at")
     parser.add_argument("--quick", action="store_true", help="2 rounds, 1 upload: a smoke run")
+    parser.add_argument("--workers-only", action="store_true", help="only the 1 vs 2 workers throughput")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--workers-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -278,6 +279,8 @@ def main() -> None:
         )
         print("one core; ms/image is the median over all uploads\n")
         for label, path in inputs.items():
+            if args.workers_only:
+                break
             times: dict[str, list[float]] = {c: [] for c in contestants}
             cold: dict[str, list[float]] = {c: [] for c in contestants}
             steady: dict[str, list[float]] = {c: [] for c in contestants}
