@@ -179,6 +179,13 @@ def test_images_api_and_isolation_on_s3(api: Api, rgw: RGW, api_bucket: str) -> 
     assert api.client.delete(f"/v1/images/{image['id']}", headers=api.auth("acme")).status_code == 204
     assert api.client.get(f"/v1/images/{image['id']}", headers=api.auth("acme")).status_code == 404
     assert api.client.get("/readyz").json()["status"] == "ready"
+    assert api.client.get("/healthz").json()["status"] == "ok"
+    assert api.metric("picstore_uploads_total", outcome="accepted", code="") == 1
+    # An S3 upload is never received by picstore: its file goes to the bucket.
+    bypass = api.client.post(f"/v1/uploads/{ticket['upload_id']}/file", files={"file": ("a.jpg", b"x")})
+    assert bypass.status_code == 404
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    assert api.client.post("/v1/tenants", json={"slug": "initech"}, headers=admin).status_code == 201
 
 
 def test_a_bucket_public_as_a_whole_has_no_private_place_for_uploads(rgw: RGW, tmp_path: Path) -> None:
