@@ -6,10 +6,11 @@ catalog, blobs) is blocking, so it runs in the thread pool; only reading the bod
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -81,6 +82,16 @@ def clean_text(value: str | None, what: str, limit: int = _MAX_ALT) -> str | Non
     if len(value) > limit or any(not ch.isprintable() and ch not in "\t\n\r" for ch in value):
         raise InvalidRequest(f"{what} must be printable text of at most {limit} characters")
     return value
+
+
+async def run_ingest(request: Request, fn: Callable[[], Image]) -> Image:
+    """Run an upload's ingest in a worker thread, at most ``app.state.ingest_limiter`` at once.
+
+    Ingest is CPU-bound and takes tens of MB per large image: more at once than there are cores only
+    costs memory. Requests beyond the limit wait here, their bodies already spooled.
+    """
+    limiter: CapacityLimiter = request.app.state.ingest_limiter
+    return await to_thread.run_sync(fn, limiter=limiter)
 
 
 def image_response(store: ImageStore, image: Image, status_code: int = 200) -> JSONResponse:

@@ -7,6 +7,9 @@ error leaves as ``application/problem+json`` (:mod:`picstore.web.problems`).
 
 from __future__ import annotations
 
+import os
+
+from anyio import CapacityLimiter
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -61,6 +64,8 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     app.state.store = store
     app.state.metrics = metrics = Metrics()
     app.state.uploads = DirectUploads(store)
+    # Ingests at once (see api.run_ingest): two per core keeps the cores busy while one writes blobs.
+    app.state.ingest_limiter = CapacityLimiter(2 * (os.cpu_count() or 1))
     install(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and readiness")

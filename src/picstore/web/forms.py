@@ -38,6 +38,7 @@ class FormRules:
 
     @property
     def max_parts(self) -> int:
+        """The most parts a form may have: each text field once, and the file."""
         return len(self.fields) + 1
 
 
@@ -58,6 +59,7 @@ class UploadForm:
         return cast(BinaryIO, self.file)
 
     def close(self) -> None:
+        """Free the spooled file (and its disk space, if it went to disk)."""
         if self.file is not None:
             self.file.close()
 

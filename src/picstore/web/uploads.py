@@ -7,6 +7,7 @@ the client POSTs the fields and then its file as ``file`` (multipart) to the url
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -16,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from picstore.errors import PicstoreError
 from picstore.store import ImageStore
 from picstore.uploads import DirectUploads
-from picstore.web.api import counted_upload, image_response
+from picstore.web.api import counted_upload, image_response, run_ingest
 from picstore.web.auth import TenantDep
 from picstore.web.forms import FormRules, read_form
 from picstore.web.metrics import Metrics
@@ -113,7 +114,7 @@ async def receive_file(upload_id: UploadId, request: Request) -> Response:
     responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 503),
     summary="Publish a direct upload",
 )
-def complete_upload(
+async def complete_upload(
     upload_id: UploadId, request: Request, tenant: TenantDep, body: CompleteIn | None = None
 ) -> JSONResponse:
     """Run the whole ingest on the uploaded file, publish the image and delete the incoming object.
@@ -123,7 +124,8 @@ def complete_upload(
     """
     store: ImageStore = request.app.state.store
     metrics: Metrics = request.app.state.metrics
+    complete = partial(_uploads(request).complete, upload_id, tenant, alt=body.alt if body else None)
     with counted_upload(metrics) as accepted:
-        image = _uploads(request).complete(upload_id, tenant, alt=body.alt if body else None)
+        image = await run_ingest(request, complete)
         accepted.append(image)
-    return image_response(store, image, 201)
+    return await run_in_threadpool(image_response, store, image, 201)
