@@ -62,6 +62,10 @@ class Catalog:
                 yield conn
         except sa_exc.IntegrityError as exc:
             raise Conflict(f"conflicting write: {exc.orig}") from exc
+        except sa_exc.DataError as exc:
+            # A value the database cannot hold (NUL in text, a number out of range) that got past the
+            # callers' checks: the input's fault, not the service's.
+            raise InvalidRequest(f"a value is out of range for the catalog: {exc.orig}") from exc
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
             raise CatalogUnavailable(f"the catalog database is unavailable: {exc.orig}") from exc
 

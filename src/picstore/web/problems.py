@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -127,13 +126,6 @@ def install(app: FastAPI) -> None:
     async def _gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
         # Nobody will read this; it only keeps a vanished client out of the error log.
         return problem(InvalidRequest("the client disconnected before sending its whole request"))
-
-    @app.exception_handler(sa_exc.DataError)
-    async def _bad_value(request: Request, exc: sa_exc.DataError) -> JSONResponse:
-        # A value the database cannot hold (PostgreSQL: NUL in text, a bigint out of range) that got past
-        # validation, e.g. inside a crafted cursor. The catalog should translate this itself; until it
-        # does, it is the client's error, not a 500.
-        return problem(InvalidRequest("a value in the request is out of range"), request.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
