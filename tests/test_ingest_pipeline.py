@@ -252,7 +252,7 @@ def test_variant_specs_in_results_carry_encoder_parameters() -> None:
     assert specs["card", "jpeg"] == "width:640,q=85"
     assert [(v.variant, v.format) for v in result.variants] == sorted(specs)  # stable order
     override = ingest(_gradient(300, 200).jpegsave_buffer(), IngestOptions(variants={"t": "cover:50,q=60"}))
-    assert {v.spec for v in override.variants} == {"cover:50x50,q=60", "cover:50x50,q=60,effort=4"}
+    assert {v.spec for v in override.variants} == {"cover:50x50,q=60", "cover:50x50,q=60,effort=2"}
 
 
 def test_probe_reports_the_upright_stored_geometry() -> None:

@@ -258,3 +258,46 @@ def test_put_records_real_dimensions_and_variants(store: ImageStore) -> None:
         decoded = PILImage.open(fh)
         assert decoded.format == "WEBP" and decoded.size == (640, 427)
     assert store.get(image.id) == image  # variants come back from the catalog as stored
+
+
+def test_gc_racing_a_reupload_never_leaves_a_row_without_bytes(any_store: ImageStore) -> None:
+    from picstore.ops.verify import verify
+
+    any_store.create_tenant("acme")
+    data = make_jpeg(300, 200)
+    first = any_store.put(data, "acme")
+    any_store.delete(first.id)
+    original = any_store.catalog.add_image
+
+    def gc_first(*args: object, **kwargs: object) -> object:
+        # gc runs after the re-upload found the blobs already stored, before it records them.
+        assert sorted(any_store.gc(grace_seconds=0)) == sorted([first.key, *(v.key for v in first.variants)])
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    any_store.catalog.add_image = gc_first  # type: ignore[method-assign]
+    again = any_store.put(data, "acme")
+    any_store.catalog.add_image = original  # type: ignore[method-assign]
+    assert any_store.read(again.id) and any_store.read(again.id, "thumb", "webp")
+    assert verify(any_store).ok
+
+
+def test_a_variant_rendered_differently_records_the_stored_bytes(store: ImageStore) -> None:
+    from picstore.keys import variant_key
+
+    store.create_tenant("acme")
+    data = make_jpeg(300, 200)
+    first = store.put(data, "acme")
+    thumb = first.variant("thumb", "jpeg")
+    assert thumb is not None
+    store.delete(first.id)
+    store.gc(grace_seconds=0)
+    # Another libvips once rendered other bytes under the same spec-addressed key (the row is gone).
+    other = make_jpeg(200, 200, (9, 9, 9))
+    spec_key = thumb.key
+    store.blobs.put(spec_key, other, content_type="image/jpeg")
+    again = store.put(data, "acme")
+    recorded = again.variant("thumb", "jpeg")
+    assert recorded is not None and recorded.key == spec_key
+    assert recorded.sha256 == hashlib.sha256(other).hexdigest() and recorded.bytes == len(other)
+    assert store.catalog.blob(spec_key).sha256 == recorded.sha256
+    assert variant_key(again.sha256, "x", "jpeg").startswith(f"var/{again.sha256}/")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import hashlib
 import os
 import secrets
-from base64 import b32encode
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,34 +26,14 @@ from picstore.catalog.repository import now_us
 from picstore.delivery.urls import UrlBuilder
 from picstore.errors import AlreadyExists, InvalidRequest, NotFound, TooLarge
 from picstore.ingest import IngestOptions, Rendition, ingest
-from picstore.models import EXTENSIONS, BlobLocation, Image, Page, Tenant, Variant, content_type_for
+from picstore.keys import hash_api_key, master_key, new_id, variant_key
+from picstore.models import BlobLocation, Image, Page, Tenant, Variant, content_type_for
 from picstore.settings import Settings, load_settings
 
 Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 TenantRef = str | Tenant
 
 _SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-def new_id(nbytes: int = 15) -> str:
-    """A random, unguessable, URL- and filesystem-safe id (lowercase base32)."""
-    return b32encode(secrets.token_bytes(nbytes)).decode().lower().rstrip("=")
-
-
-def hash_api_key(api_key: str) -> str:
-    """The form an API key is stored in. Keys are 256 random bits, so one SHA-256 is enough."""
-    return hashlib.sha256(api_key.encode()).hexdigest()
-
-
-def master_key(sha256: str, fmt: str) -> str:
-    """The content address of a sanitized master: ``img/ab/cd/<sha256>.<ext>``."""
-    return f"img/{sha256[:2]}/{sha256[2:4]}/{sha256}.{EXTENSIONS[fmt]}"
-
-
-def variant_key(image_sha256: str, spec: str, fmt: str) -> str:
-    """The address of a variant: ``var/<image sha256>/<digest of canonical spec>.<ext>``."""
-    digest = hashlib.sha256(f"{spec}|{fmt}".encode()).hexdigest()[:24]
-    return f"var/{image_sha256}/{digest}.{EXTENSIONS[fmt]}"
 
 
 class ImageStore:
@@ -84,17 +64,7 @@ class ImageStore:
             upgrade(self.engine)
         self.catalog = Catalog(self.engine)
         self.urls = UrlBuilder(self.settings.base_url)
-        self.ingest_options = IngestOptions(
-            max_bytes=self.settings.max_bytes,
-            max_pixels=self.settings.max_pixels,
-            max_total_pixels=self.settings.max_total_pixels,
-            max_side=self.settings.max_side,
-            jpeg_quality=self.settings.jpeg_quality,
-            webp_quality=self.settings.webp_quality,
-            webp_effort=self.settings.webp_effort,
-            variants=dict(self.settings.variants),
-            variant_formats=tuple(self.settings.variant_formats),
-        )
+        self.ingest_options = IngestOptions.from_settings(self.settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImageStore:
@@ -159,11 +129,17 @@ class ImageStore:
         result = ingest(raw, self.ingest_options)
         master = result.master
         sha = hashlib.sha256(master.data).hexdigest()
-        locations = [self._write_blob(master_key(sha, master.format), master)]
-        variants: list[Variant] = []
-        for rendition in result.variants:
-            loc = self._write_blob(variant_key(sha, rendition.spec or "", rendition.format), rendition)
+        outputs = [(master_key(sha, master.format), master)]
+        outputs += [(variant_key(sha, r.spec or "", r.format), r) for r in result.variants]
+        locations: builtins.list[BlobLocation] = []
+        reused: builtins.list[tuple[BlobLocation, Rendition]] = []
+        for key, rendition in outputs:
+            loc, written = self._write_blob(key, rendition)
             locations.append(loc)
+            if not written:
+                reused.append((loc, rendition))
+        variants: builtins.list[Variant] = []
+        for loc, rendition in zip(locations[1:], result.variants, strict=True):
             name = rendition.variant or ""
             variants.append(
                 Variant(
@@ -185,7 +161,10 @@ class ImageStore:
             alt=alt,
             variants=tuple(variants),
         )
-        return self.catalog.add_image(image, owner.id, locations, idempotency_key)
+        stored = self.catalog.add_image(image, owner.id, locations, idempotency_key)
+        for loc, rendition in reused:
+            self._ensure_present(loc, rendition)
+        return stored
 
     def _read_capped(self, data: Data) -> bytes:
         limit = self.settings.max_bytes
@@ -204,13 +183,35 @@ class ImageStore:
             raise TooLarge(f"the upload is larger than the limit of {limit:,} bytes")
         return raw
 
-    def _write_blob(self, key: str, rendition: Rendition) -> BlobLocation:
+    def _write_blob(self, key: str, rendition: Rendition) -> tuple[BlobLocation, bool]:
+        """Write one output create-only; returns where it is and whether this call wrote it."""
         content_type = content_type_for(rendition.format)
-        # Content-addressed: an existing key already holds these very bytes.
-        with contextlib.suppress(AlreadyExists):
+        try:
             self.blobs.put(key, rendition.data, content_type=content_type, mode="create")
+        except AlreadyExists:
+            return self._existing(key, content_type), False
         sha = hashlib.sha256(rendition.data).hexdigest()
-        return BlobLocation(key, self.blobs.url, len(rendition.data), sha, content_type)
+        return BlobLocation(key, self.blobs.url, len(rendition.data), sha, content_type), True
+
+    def _existing(self, key: str, content_type: str) -> BlobLocation:
+        # A master's key is the hash of its bytes, but a variant's key is the hash of its spec: another
+        # libvips may have rendered other bytes under it. Record what is really stored.
+        known = self.catalog.blobs_by_key([key]).get(key)
+        if known is not None:
+            return known
+        data = self.blobs.get(key)  # stored by a put that crashed before its catalog transaction
+        return BlobLocation(key, self.blobs.url, len(data), hashlib.sha256(data).hexdigest(), content_type)
+
+    def _ensure_present(self, loc: BlobLocation, rendition: Rendition) -> None:
+        # `gc` removes an orphan's row and bytes in one transaction. If it did so between our create
+        # (which found the key taken) and our catalog transaction, the bytes are gone: write them again.
+        try:
+            self.store_for(loc.store).head(loc.key)
+        except NotFound:
+            with contextlib.suppress(AlreadyExists):
+                self.blobs.put(loc.key, rendition.data, content_type=loc.content_type, mode="create")
+            if loc.store != self.blobs.url:
+                self.catalog.move_blob(loc.key, self.blobs.url)
 
     def get(self, image_id: str, tenant: TenantRef | None = None) -> Image:
         """The image with this id. With ``tenant``, another tenant's image is NotFound."""
@@ -244,8 +245,9 @@ class ImageStore:
         """Remove blobs that no image has used for ``grace_seconds``; returns their keys."""
         removed: builtins.list[str] = []
         for loc in self.catalog.orphans_before(now_us() - int(grace_seconds * 1_000_000)):
-            if self.catalog.forget_blob(loc.key):
-                self.store_for(loc.store).delete(loc.key)
+            if self.catalog.forget_orphan(
+                loc.key, functools.partial(self.store_for(loc.store).delete, loc.key)
+            ):
                 removed.append(loc.key)
         return removed
 

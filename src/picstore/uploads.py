@@ -41,8 +41,9 @@ from picstore.errors import (
     PicstoreError,
     TooLarge,
 )
+from picstore.keys import new_id
 from picstore.models import Image, Tenant
-from picstore.store import ImageStore, TenantRef, new_id
+from picstore.store import ImageStore, TenantRef
 
 if TYPE_CHECKING:
     from picstore.blobs.s3_post import PostSigner

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -370,11 +370,22 @@ class Catalog:
                 if not self._blob_in_use(conn, r.key)
             ]
 
-    def forget_blob(self, key: str) -> bool:
-        """Remove an orphaned blob's row if it is still unused; True when removed."""
+    def forget_orphan(self, key: str, remove_bytes: Callable[[], None]) -> bool:
+        """Delete an orphaned, unused blob's row and, inside the same transaction, its bytes.
+
+        The conditional DELETE locks the row, so an upload re-using the blob waits for this transaction
+        and then finds the row gone (and writes the bytes again); if removing the bytes fails, the row
+        stays. True when the blob was removed.
+        """
         with self._tx() as conn:
-            if self._blob_in_use(conn, key):
-                conn.execute(update(blobs).where(blobs.c.key == key).values(orphaned_us=None))
-                return False
-            conn.execute(delete(blobs).where(blobs.c.key == key))
-            return True
+            gone = conn.execute(
+                delete(blobs).where(
+                    blobs.c.key == key,
+                    blobs.c.orphaned_us.is_not(None),
+                    ~exists().where(images.c.blob_key == key),
+                    ~exists().where(variants.c.blob_key == key),
+                )
+            ).rowcount
+            if gone:
+                remove_bytes()
+            return bool(gone)

@@ -14,6 +14,7 @@ from picstore.cli.app import (
     TenantOpt,
     app,
     err,
+    fail,
     open_store,
     out,
     print_json,
@@ -21,7 +22,7 @@ from picstore.cli.app import (
     settings,
     tenant_app,
 )
-from picstore.errors import ImageRejected
+from picstore.errors import ImageRejected, PicstoreError
 
 
 @tenant_app.command("create")
@@ -142,13 +143,10 @@ def validate(
     """
     from picstore.ingest import IngestOptions, probe
 
-    s = settings()
-    options = IngestOptions(
-        max_bytes=s.max_bytes,
-        max_pixels=s.max_pixels,
-        max_total_pixels=s.max_total_pixels,
-        max_side=s.max_side,
-    )
+    try:
+        options = IngestOptions.from_settings(settings())
+    except PicstoreError as exc:
+        fail(exc, as_json)
     refused = 0
     for file in progress(files, "validating", enabled=not as_json and len(files) > 1):
         row: dict[str, Any] = {

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
 from picstore.errors import ConfigError
+from picstore.settings import DEFAULT_VARIANTS as SETTINGS_DEFAULT_VARIANTS
 from picstore.variants.spec import parse_spec
 
 #: Formats a variant can be rendered in.
 VARIANT_FORMATS = ("jpeg", "webp", "avif", "png", "gif")
 
 #: Default variant presets, name -> spec string (grammar in ``picstore.variants.spec`` and docs/ingest.md).
-DEFAULT_VARIANTS: Mapping[str, str] = MappingProxyType(
-    {"thumb": "cover:200x200", "card": "width:640", "large": "fit:1600x1600"}
-)
+DEFAULT_VARIANTS: Mapping[str, str] = MappingProxyType(SETTINGS_DEFAULT_VARIANTS)
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class IngestOptions:
     max_side: int = 4096
     jpeg_quality: int = 85
     webp_quality: int = 80
-    webp_effort: int = 4
+    webp_effort: int = 2
     variants: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_VARIANTS))
     variant_formats: tuple[str, ...] = ("jpeg", "webp")
     #: Frames an animation may declare (security.md: a 500-frame GIF is refused from its header).
@@ -43,6 +42,20 @@ class IngestOptions:
     #: AVIF variants (only when "avif" is in ``variant_formats``; ~2 s per 1600 px image at effort 4).
     avif_quality: int = 55
     avif_effort: int = 4
+
+    @classmethod
+    def from_settings(cls, settings: object) -> IngestOptions:
+        """The options that ``settings`` (a :class:`~picstore.settings.Settings`) describes.
+
+        Every field of this class is read from the attribute of the same name, so a new ingest setting
+        is one field here and one in Settings.
+        """
+        values = {f.name: getattr(settings, f.name) for f in fields(cls) if hasattr(settings, f.name)}
+        if "variants" in values:
+            values["variants"] = dict(values["variants"])
+        if "variant_formats" in values:
+            values["variant_formats"] = tuple(values["variant_formats"])
+        return cls(**values)
 
     def __post_init__(self) -> None:
         # Fail when the store is configured, not on the first upload.

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: Image and upload ids: lowercase base32, as :func:`picstore.store.new_id` makes them.
+#: Image and upload ids: lowercase base32, as :func:`picstore.keys.new_id` makes them.
 ID_PATTERN = r"^[a-z2-7]{1,64}$"
 #: Visible ASCII only, so a key can be logged and stored anywhere.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"

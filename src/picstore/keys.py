@@ -1,0 +1,30 @@
+"""Ids, API key hashes and the content addresses blobs are stored under. Pure functions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from base64 import b32encode
+
+from picstore.models import EXTENSIONS
+
+
+def new_id(nbytes: int = 15) -> str:
+    """A random, unguessable, URL- and filesystem-safe id (lowercase base32)."""
+    return b32encode(secrets.token_bytes(nbytes)).decode().lower().rstrip("=")
+
+
+def hash_api_key(api_key: str) -> str:
+    """The form an API key is stored in. Keys are 256 random bits, so one SHA-256 is enough."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def master_key(sha256: str, fmt: str) -> str:
+    """The content address of a sanitized master: ``img/ab/cd/<sha256>.<ext>``."""
+    return f"img/{sha256[:2]}/{sha256[2:4]}/{sha256}.{EXTENSIONS[fmt]}"
+
+
+def variant_key(image_sha256: str, spec: str, fmt: str) -> str:
+    """The address of a variant: ``var/<image sha256>/<digest of canonical spec>.<ext>``."""
+    digest = hashlib.sha256(f"{spec}|{fmt}".encode()).hexdigest()[:24]
+    return f"var/{image_sha256}/{digest}.{EXTENSIONS[fmt]}"
