@@ -139,11 +139,18 @@ def child_main(contestant: str, path: str, uploads: int) -> None:
     print(json.dumps(_measure(upload, data, uploads, tiny)))
 
 
-def workers_main(path: str, workers: int, uploads: int) -> None:
-    """Images per second of ``workers`` threads, each putting one image at a time."""
+def workers_main(path: str, workers: int, uploads: int, pin: bool) -> None:
+    """Images per second of ``workers`` threads, each putting one image at a time.
+
+    With ``pin``, the process gets exactly ``workers`` cores: the deployment rule "one ingest thread per
+    core", which keeps libvips' own helper thread from borrowing the idle core of a lone worker.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     import pyvips
+
+    if pin:
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:workers]))
 
     pyvips.concurrency_set(1)  # one image per worker thread; libvips adds no threads of its own
     data = Path(path).read_bytes()
@@ -253,13 +260,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 rounds, 1 upload: a smoke run")
     parser.add_argument("--workers-only", action="store_true", help="only the 1 vs 2 workers throughput")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    parser.add_argument("--workers-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--workers-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_main(args.child[0], args.child[1], int(args.child[2]))
         return
     if args.workers_child:
-        workers_main(args.workers_child[0], int(args.workers_child[1]), int(args.workers_child[2]))
+        workers_main(
+            args.workers_child[0],
+            int(args.workers_child[1]),
+            int(args.workers_child[2]),
+            args.workers_child[3] == "pin",
+        )
         return
     if args.quick:
         args.rounds, args.uploads, args.worker_uploads = 2, 1, 6
@@ -301,34 +313,36 @@ def main() -> None:
                 mb_cold, mb_steady = statistics.median(cold[c]), statistics.median(steady[c])
                 print(f"      {c:<12} {ms:9.0f} {ms / anchor:8.2f}x {mb_cold:15.1f} {mb_steady:7.1f}")
             print()
-        rates: dict[int, list[float]] = {1: [], 2: []}
-        cpus: dict[int, list[float]] = {1: [], 2: []}
-        for _ in range(max(3, args.rounds // 2 + 1)):
-            for workers in (1, 2):
-                cmd = [
-                    sys.executable,
-                    str(HERE),
-                    "--workers-child",
-                    str(inputs["12MP"]),
-                    str(workers),
-                    str(args.worker_uploads),
-                ]
-                out = subprocess.run(
-                    cmd,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    env={**os.environ, "VIPS_CONCURRENCY": "1"},
-                )
-                got = json.loads(out.stdout.strip().splitlines()[-1])
-                rates[workers].append(got["images_per_s"])
-                cpus[workers].append(got["cpu_percent"])
-        one, two = statistics.median(rates[1]), statistics.median(rates[2])
-        print(
-            f"12MP throughput (ImageStore.put, {os.cpu_count()} CPUs): 1 worker {one:.2f} img/s, "
-            f"2 workers {two:.2f} img/s = {two / one:.2f}x (process CPU {statistics.median(cpus[1]):.0f} % / "
-            f"{statistics.median(cpus[2]):.0f} %; load average now: {os.getloadavg()[0]:.1f})"
-        )
+        for mode in ("free", "pin"):
+            rates: dict[int, list[float]] = {1: [], 2: []}
+            cpus: dict[int, list[float]] = {1: [], 2: []}
+            for _ in range(max(3, args.rounds // 2 + 1)):
+                for workers in (1, 2):
+                    cmd = [
+                        sys.executable,
+                        str(HERE),
+                        "--workers-child",
+                        str(inputs["12MP"]),
+                        str(workers),
+                        str(args.worker_uploads),
+                        mode,
+                    ]
+                    out = subprocess.run(
+                        cmd, capture_output=True, text=True, env={**os.environ, "VIPS_CONCURRENCY": "1"}
+                    )
+                    if out.returncode != 0:
+                        raise SystemExit(f"worker child failed:\n{out.stderr[-3000:]}")
+                    got = json.loads(out.stdout.strip().splitlines()[-1])
+                    rates[workers].append(got["images_per_s"])
+                    cpus[workers].append(got["cpu_percent"])
+            one, two = statistics.median(rates[1]), statistics.median(rates[2])
+            where = "all CPUs" if mode == "free" else "one core per worker"
+            print(
+                f"12MP throughput (ImageStore.put, {where}): 1 worker {one:.2f} img/s, "
+                f"2 workers {two:.2f} img/s = {two / one:.2f}x (process CPU "
+                f"{statistics.median(cpus[1]):.0f} % / {statistics.median(cpus[2]):.0f} %; "
+                f"load average now: {os.getloadavg()[0]:.1f})"
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
