@@ -28,3 +28,12 @@ def variant_key(image_sha256: str, spec: str, fmt: str) -> str:
     """The address of a variant: ``var/<image sha256>/<digest of canonical spec>.<ext>``."""
     digest = hashlib.sha256(f"{spec}|{fmt}".encode()).hexdigest()[:24]
     return f"var/{image_sha256}/{digest}.{EXTENSIONS[fmt]}"
+
+
+def clean_filename(filename: str | None) -> str | None:
+    """Keep a user's filename as metadata only: its last path part, printable, bounded."""
+    if not filename:
+        return None
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable())[:255]
+    return name or None

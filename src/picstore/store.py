@@ -26,7 +26,7 @@ from picstore.catalog.repository import now_us
 from picstore.delivery.urls import UrlBuilder
 from picstore.errors import AlreadyExists, InvalidRequest, NotFound, TooLarge
 from picstore.ingest import IngestOptions, Rendition, ingest
-from picstore.keys import hash_api_key, master_key, new_id, variant_key
+from picstore.keys import clean_filename, hash_api_key, master_key, new_id, variant_key
 from picstore.models import BlobLocation, Image, Page, Tenant, Variant, content_type_for
 from picstore.settings import Settings, load_settings
 
@@ -157,7 +157,7 @@ class ImageStore:
             created_at=datetime.fromtimestamp(now_us() / 1_000_000, tz=UTC),
             key=locations[0].key,
             frames=master.frames,
-            filename=_clean_filename(filename),
+            filename=clean_filename(filename),
             alt=alt,
             variants=tuple(variants),
         )
@@ -326,12 +326,3 @@ class ImageStore:
         with contextlib.suppress(NotFound):
             self.blobs.head(probe)
         return {"catalog": "ok", "storage": "ok"}
-
-
-def _clean_filename(filename: str | None) -> str | None:
-    """Keep a user's filename as metadata only: its last path part, printable, bounded."""
-    if not filename:
-        return None
-    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable())[:255]
-    return name or None
