@@ -78,12 +78,21 @@ def test_only_catalogued_blobs_with_matching_bytes_are_cached(api: Api) -> None:
     assert key not in _cache(api)._entries
 
 
-def test_entries_expire_so_deleted_images_stop_being_served(api: Api) -> None:
+def test_a_delete_through_this_process_drops_the_cached_bytes_at_once(api: Api) -> None:
     image = _stored(api)
     path = _path(image["url"])
     assert api.client.get(path).status_code == 200
-    api.client.delete(f"/v1/images/{image['id']}", headers=api.auth("acme"))
-    api.store.gc(grace_seconds=0)
+    assert path[3:] in _cache(api)._entries
+    assert api.client.delete(f"/v1/images/{image['id']}", headers=api.auth("acme")).status_code == 204
+    assert path[3:] not in _cache(api)._entries
+    assert api.client.get(path).status_code == 404
+
+
+def test_entries_expire_so_deletes_on_other_nodes_stop_being_served(api: Api) -> None:
+    image = _stored(api)
+    path = _path(image["url"])
+    assert api.client.get(path).status_code == 200
+    api.store.catalog.delete_image(image["id"])  # as another node sharing the catalog would
     entries = _cache(api)._entries
     assert api.client.get(path).status_code == 200  # within the TTL the cached bytes are still served
     entries[path[3:]] = dataclasses.replace(entries[path[3:]], expires=0.0)  # the TTL has passed

@@ -78,3 +78,20 @@ def test_bad_database_url_is_config_error() -> None:
         create_catalog_engine("mysql://x/y")
     with pytest.raises(errors.ConfigError):
         create_catalog_engine("::not a url::")
+
+
+def test_in_memory_sqlite_is_safe_across_threads() -> None:
+    # `sqlite://` shares one connection; concurrent requests must take turns, not crash.
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = create_catalog_engine("sqlite://")
+    upgrade(engine)
+    catalog = Catalog(engine)
+
+    def make(i: int) -> str:
+        return catalog.create_tenant(f"id{i}", f"t{i}", f"T{i}", f"{i:064d}").slug
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(make, range(64)))
+    assert sorted(made) == sorted(t.slug for t in catalog.list_tenants())
+    assert len(made) == 64

@@ -149,3 +149,26 @@ def test_cli_round_trip_through_real_server(served: tuple[str, dict[str, str], P
     part = httpx.get(image["url"], headers={"Range": "bytes=0-99"})
     assert part.status_code == 206 and part.content == resp.content[:100]
     assert (cwd / "picstore-data" / "picstore.db").is_file()
+
+
+def test_a_deleted_image_is_not_served(store: ImageStore, client: TestClient) -> None:
+    store.create_tenant("acme")
+    image = store.put(make_jpeg(), "acme")
+    thumb = image.variant("thumb", "webp")
+    assert thumb is not None
+    assert client.get(f"/b/{image.key}").status_code == 200
+    store.delete(image.id)
+    for key in (image.key, thumb.key):  # bytes wait for gc, but are never served again
+        resp = client.get(f"/b/{key}")
+        assert resp.status_code == 404, key
+        assert resp.json()["code"] == "not_found"
+
+
+def test_a_catalogued_blob_missing_from_disk_is_404_not_500(store: ImageStore, client: TestClient) -> None:
+    store.create_tenant("acme")
+    image = store.put(make_jpeg(), "acme")
+    large = image.variant("large", "jpeg")
+    assert large is not None
+    store.blobs.delete(image.key)
+    resp = client.get(f"/b/{image.key}")
+    assert resp.status_code == 404 and resp.json()["code"] == "not_found"

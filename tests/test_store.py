@@ -260,6 +260,20 @@ def test_put_records_real_dimensions_and_variants(store: ImageStore) -> None:
     assert store.get(image.id) == image  # variants come back from the catalog as stored
 
 
+def _age_orphans(store: ImageStore, seconds: float) -> None:
+    """Pretend every orphan was orphaned ``seconds`` earlier than it was."""
+    from sqlalchemy import update
+
+    from picstore.catalog.tables import blobs
+
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(blobs)
+            .where(blobs.c.orphaned_us.is_not(None))
+            .values(orphaned_us=blobs.c.orphaned_us - int(seconds * 1_000_000))
+        )
+
+
 def test_gc_racing_a_reupload_never_leaves_a_row_without_bytes(any_store: ImageStore) -> None:
     from picstore.ops.verify import verify
 
@@ -267,18 +281,45 @@ def test_gc_racing_a_reupload_never_leaves_a_row_without_bytes(any_store: ImageS
     data = make_jpeg(300, 200)
     first = any_store.put(data, "acme")
     any_store.delete(first.id)
-    original = any_store.catalog.add_image
+    _age_orphans(any_store, 7200)  # long past the grace period: gc may take them now
+    original = any_store.blobs.put
+    collected: list[list[str]] = []
 
-    def gc_first(*args: object, **kwargs: object) -> object:
-        # gc runs after the re-upload found the blobs already stored, before it records them.
-        assert sorted(any_store.gc(grace_seconds=0)) == sorted([first.key, *(v.key for v in first.variants)])
-        return original(*args, **kwargs)  # type: ignore[arg-type]
+    def put_then_gc(*args: object, **kwargs: object) -> object:
+        # The re-upload finds its blobs already stored; gc runs before the upload records them.
+        try:
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            if not collected:
+                collected.append(any_store.gc(grace_seconds=3600))
 
-    any_store.catalog.add_image = gc_first  # type: ignore[method-assign]
+    any_store.blobs.put = put_then_gc  # type: ignore[method-assign]
     again = any_store.put(data, "acme")
-    any_store.catalog.add_image = original  # type: ignore[method-assign]
+    any_store.blobs.put = original  # type: ignore[method-assign]
+    assert collected == [[]]  # the upload restarted the orphans' clock before it wrote anything
     assert any_store.read(again.id) and any_store.read(again.id, "thumb", "webp")
     assert verify(any_store).ok
+
+
+def test_an_upload_that_dies_before_its_catalog_write_leaves_nothing_after_gc(
+    any_store: ImageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    any_store.create_tenant("acme")
+
+    def crash(*_: object, **__: object) -> None:
+        raise errors.CatalogUnavailable("database went away")
+
+    monkeypatch.setattr(any_store.catalog, "add_image", crash)
+    with pytest.raises(errors.CatalogUnavailable):
+        any_store.put(make_jpeg(300, 200), "acme")
+    monkeypatch.undo()
+    written = [b.key for b in any_store.blobs.list()]
+    assert len(written) == 7  # master + 3 presets x 2 formats reached the store...
+    assert any_store.gc(grace_seconds=3600) == []  # ...and wait out the grace period
+    _age_orphans(any_store, 7200)
+    assert sorted(any_store.gc(grace_seconds=3600)) == sorted(written)
+    assert list(any_store.blobs.list()) == []
+    assert list(any_store.catalog.blobs_in()) == []
 
 
 def test_a_variant_rendered_differently_records_the_stored_bytes(store: ImageStore) -> None:

@@ -14,7 +14,7 @@ import functools
 import hashlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -65,6 +65,8 @@ class ImageStore:
         self.catalog = Catalog(self.engine)
         self.urls = UrlBuilder(self.settings.base_url)
         self.ingest_options = IngestOptions.from_settings(self.settings)
+        #: Called with the keys of blobs a delete left unused (the HTTP service drops them from its cache).
+        self.orphan_listeners: builtins.list[Callable[[builtins.list[str]], None]] = []
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImageStore:
@@ -129,23 +131,20 @@ class ImageStore:
         result = ingest(raw, self.ingest_options)
         master = result.master
         sha = hashlib.sha256(master.data).hexdigest()
-        outputs = [(master_key(sha, master.format), master)]
-        outputs += [(variant_key(sha, r.spec or "", r.format), r) for r in result.variants]
-        locations: builtins.list[BlobLocation] = []
-        reused: builtins.list[tuple[BlobLocation, Rendition]] = []
-        for key, rendition in outputs:
-            loc, written = self._write_blob(key, rendition)
-            locations.append(loc)
-            if not written:
-                reused.append((loc, rendition))
-        variants: builtins.list[Variant] = []
-        for loc, rendition in zip(locations[1:], result.variants, strict=True):
-            name = rendition.variant or ""
-            variants.append(
-                Variant(
-                    name, rendition.format, rendition.width, rendition.height, loc.size, loc.sha256, loc.key
-                )
-            )
+        renditions = [master, *result.variants]
+        keys = [master_key(sha, master.format)]
+        keys += [variant_key(sha, r.spec or "", r.format) for r in result.variants]
+        planned = [
+            self._location(key, r.data, content_type_for(r.format))
+            for key, r in zip(keys, renditions, strict=True)
+        ]
+        # Recorded (as orphans) before any byte is written: a crash from here on leaves rows for gc.
+        self.catalog.reserve_blobs(planned)
+        locations = [self._write_blob(loc, r) for loc, r in zip(planned, renditions, strict=True)]
+        variants = tuple(
+            Variant(r.variant or "", r.format, r.width, r.height, loc.size, loc.sha256, loc.key)
+            for loc, r in zip(locations[1:], result.variants, strict=True)
+        )
         image = Image(
             id=new_id(),
             tenant=owner.slug,
@@ -154,17 +153,14 @@ class ImageStore:
             height=master.height,
             bytes=len(master.data),
             sha256=sha,
-            created_at=datetime.fromtimestamp(now_us() / 1_000_000, tz=UTC),
-            key=locations[0].key,
+            created_at=datetime.now(UTC),
+            key=keys[0],
             frames=master.frames,
             filename=clean_filename(filename),
             alt=alt,
-            variants=tuple(variants),
+            variants=variants,
         )
-        stored = self.catalog.add_image(image, owner.id, locations, idempotency_key)
-        for loc, rendition in reused:
-            self._ensure_present(loc, rendition)
-        return stored
+        return self.catalog.add_image(image, owner.id, locations, idempotency_key)
 
     def _read_capped(self, data: Data) -> bytes:
         limit = self.settings.max_bytes
@@ -183,35 +179,23 @@ class ImageStore:
             raise TooLarge(f"the upload is larger than the limit of {limit:,} bytes")
         return raw
 
-    def _write_blob(self, key: str, rendition: Rendition) -> tuple[BlobLocation, bool]:
-        """Write one output create-only; returns where it is and whether this call wrote it."""
-        content_type = content_type_for(rendition.format)
-        try:
-            self.blobs.put(key, rendition.data, content_type=content_type, mode="create")
-        except AlreadyExists:
-            return self._existing(key, content_type), False
-        sha = hashlib.sha256(rendition.data).hexdigest()
-        return BlobLocation(key, self.blobs.url, len(rendition.data), sha, content_type), True
-
-    def _existing(self, key: str, content_type: str) -> BlobLocation:
-        # A master's key is the hash of its bytes, but a variant's key is the hash of its spec: another
-        # libvips may have rendered other bytes under it. Record what is really stored.
-        known = self.catalog.blobs_by_key([key]).get(key)
-        if known is not None:
-            return known
-        data = self.blobs.get(key)  # stored by a put that crashed before its catalog transaction
+    def _location(self, key: str, data: bytes, content_type: str) -> BlobLocation:
         return BlobLocation(key, self.blobs.url, len(data), hashlib.sha256(data).hexdigest(), content_type)
 
-    def _ensure_present(self, loc: BlobLocation, rendition: Rendition) -> None:
-        # `gc` removes an orphan's row and bytes in one transaction. If it did so between our create
-        # (which found the key taken) and our catalog transaction, the bytes are gone: write them again.
+    def _write_blob(self, planned: BlobLocation, rendition: Rendition) -> BlobLocation:
+        """Write one output create-only; returns what is really stored under its key."""
         try:
-            self.store_for(loc.store).head(loc.key)
-        except NotFound:
-            with contextlib.suppress(AlreadyExists):
-                self.blobs.put(loc.key, rendition.data, content_type=loc.content_type, mode="create")
-            if loc.store != self.blobs.url:
-                self.catalog.move_blob(loc.key, self.blobs.url)
+            self.blobs.put(planned.key, rendition.data, content_type=planned.content_type, mode="create")
+        except AlreadyExists:
+            if rendition.variant is not None:
+                # A master's key is the hash of its bytes, so the stored bytes are these. A variant's key
+                # is the hash of its spec: another libvips may have rendered other bytes under it.
+                stored = self.blobs.get(planned.key)
+                actual = self._location(planned.key, stored, planned.content_type)
+                if actual.sha256 != planned.sha256:
+                    self.catalog.record_blob_bytes(actual)
+                    return actual
+        return planned
 
     def get(self, image_id: str, tenant: TenantRef | None = None) -> Image:
         """The image with this id. With ``tenant``, another tenant's image is NotFound."""
@@ -226,28 +210,21 @@ class ImageStore:
             raise InvalidRequest("limit must be between 1 and 1000")
         return self.catalog.list_images(self.tenant(tenant).id, limit, cursor)
 
-    def iter_images(self, tenant: TenantRef) -> Iterator[Image]:
-        """Every image of a tenant, newest first, page by page."""
-        cursor: str | None = None
-        while True:
-            page = self.list(tenant, limit=200, cursor=cursor)
-            yield from page.items
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
-
     def delete(self, image_id: str, tenant: TenantRef | None = None) -> None:
-        """Delete an image. Blobs no other image uses are removed by :meth:`gc` after a grace period."""
+        """Delete an image. Blobs no other image uses stop being served at once and are removed by
+        :meth:`gc` after a grace period."""
         self.get(image_id, tenant)
-        self.catalog.delete_image(image_id)
+        orphans = self.catalog.delete_image(image_id)
+        for listener in self.orphan_listeners:
+            listener(orphans)
 
     def gc(self, grace_seconds: float = 3600) -> builtins.list[str]:
         """Remove blobs that no image has used for ``grace_seconds``; returns their keys."""
         removed: builtins.list[str] = []
-        for loc in self.catalog.orphans_before(now_us() - int(grace_seconds * 1_000_000)):
-            if self.catalog.forget_orphan(
-                loc.key, functools.partial(self.store_for(loc.store).delete, loc.key)
-            ):
+        cutoff = now_us() - int(grace_seconds * 1_000_000)
+        for loc in self.catalog.orphans_before(cutoff):
+            remove_bytes = functools.partial(self.store_for(loc.store).delete, loc.key)
+            if self.catalog.forget_orphan(loc.key, cutoff, remove_bytes):
                 removed.append(loc.key)
         return removed
 
@@ -277,9 +254,12 @@ class ImageStore:
             self._stores[store_url] = open_store(store_url, self.settings)
         return self._stores[store_url]
 
-    def locate(self, key: str) -> tuple[BlobLocation, BlobStore]:
-        """Where a catalogued blob lives and the store that holds it; NotFound for unknown keys."""
-        loc = self.catalog.blob(key)
+    def locate(self, key: str, *, live: bool = False) -> tuple[BlobLocation, BlobStore]:
+        """Where a catalogued blob lives and the store that holds it; NotFound for unknown keys.
+
+        ``live`` (what serving uses) also makes a blob no image uses any more NotFound.
+        """
+        loc = self.catalog.blob(key, live=live)
         return loc, self.store_for(loc.store)
 
     def open(self, image_id: str, variant: str | None = None, format: str | None = None) -> BinaryIO:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+#: Engines whose one connection must be used by one thread at a time (in-memory SQLite).
+_SERIAL: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+def serial(engine: Engine) -> AbstractContextManager[object]:
+    """A lock to hold around each use of ``engine`` when it has a single shared connection, else a no-op."""
+    lock = _SERIAL.get(engine)
+    return lock if lock is not None else nullcontext()
+
+
 def create_catalog_engine(url: str) -> Engine:
     """An Engine for ``sqlite:///path``, ``sqlite://`` (memory) or ``postgresql://...``."""
     try:
@@ -41,10 +54,12 @@ def create_catalog_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 10})
         else:
-            # One shared connection, or every checkout would see its own empty in-memory database.
+            # One shared connection, or every checkout would see its own empty in-memory database;
+            # serial() keeps two threads from using that connection at once.
             engine = create_engine(
                 "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
             )
+            _SERIAL[engine] = threading.RLock()
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if backend == "postgresql":

@@ -1,35 +1,20 @@
-"""The catalog repository: typed methods over the tables, returning models only.
-
-SQLAlchemy errors are translated here, in one place: a lost database becomes
-:class:`~picstore.errors.CatalogUnavailable`, a duplicate becomes :class:`~picstore.errors.Conflict`.
-"""
+"""The catalog repository: typed methods over the tables, returning models only."""
 
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, update
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
+from picstore.catalog.base import from_us, now_us, tenant_of, to_us
+from picstore.catalog.blobs import BlobCatalog
 from picstore.catalog.tables import blobs, images, tenants, variants
-from picstore.errors import CatalogUnavailable, Conflict, InvalidRequest, NotFound
+from picstore.errors import Conflict, InvalidRequest, NotFound
 from picstore.models import BlobLocation, Image, Page, Tenant, Variant
 
-
-def now_us() -> int:
-    """The current time as integer microseconds since the epoch."""
-    return time.time_ns() // 1000
-
-
-def _from_us(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+__all__ = ["Catalog", "now_us", "to_us"]
 
 
 def _encode_cursor(created_us: int, image_id: str) -> str:
@@ -49,30 +34,8 @@ def _decode_cursor(cursor: str) -> tuple[int, str]:
         raise InvalidRequest("invalid cursor: pass the next_cursor of a previous page") from exc
 
 
-class Catalog:
+class Catalog(BlobCatalog):
     """Tenants, images, variants and blob locations in one SQL database."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except sa_exc.IntegrityError as exc:
-            raise Conflict(f"conflicting write: {exc.orig}") from exc
-        except sa_exc.DataError as exc:
-            # A value the database cannot hold (NUL in text, a number out of range) that got past the
-            # callers' checks: the input's fault, not the service's.
-            raise InvalidRequest(f"a value is out of range for the catalog: {exc.orig}") from exc
-        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-            raise CatalogUnavailable(f"the catalog database is unavailable: {exc.orig}") from exc
-
-    def ping(self) -> None:
-        """Raise CatalogUnavailable unless the database answers."""
-        with self._tx() as conn:
-            conn.execute(select(1))
 
     # --- tenants -----------------------------------------------------------------------------------
 
@@ -87,14 +50,14 @@ class Catalog:
                     id=tenant_id, slug=slug, name=name, api_key_hash=api_key_hash, created_us=created
                 )
             )
-        return Tenant(id=tenant_id, slug=slug, name=name, created_at=_from_us(created))
+        return Tenant(id=tenant_id, slug=slug, name=name, created_at=from_us(created))
 
     def _tenant_where(self, clause: Any) -> Tenant | None:
         with self._tx() as conn:
             row = conn.execute(select(tenants).where(clause)).first()
         if row is None:
             return None
-        return Tenant(id=row.id, slug=row.slug, name=row.name, created_at=_from_us(row.created_us))
+        return tenant_of(row)
 
     def tenant(self, slug: str) -> Tenant:
         """The tenant with this slug; NotFound otherwise."""
@@ -111,7 +74,7 @@ class Catalog:
         """All tenants, by slug."""
         with self._tx() as conn:
             rows = conn.execute(select(tenants).order_by(tenants.c.slug)).all()
-        return [Tenant(id=r.id, slug=r.slug, name=r.name, created_at=_from_us(r.created_us)) for r in rows]
+        return [tenant_of(r) for r in rows]
 
     # --- images ------------------------------------------------------------------------------------
 
@@ -152,7 +115,7 @@ class Catalog:
                 earlier = self._by_idempotency_key(conn, tenant_id, idempotency_key)
                 if earlier is not None:
                     return self._image(conn, earlier)
-            created = int(image.created_at.timestamp() * 1_000_000)
+            created = to_us(image.created_at)
             for loc in locations:
                 self._upsert_blob(conn, loc, created)
             conn.execute(
@@ -191,21 +154,6 @@ class Catalog:
                 )
         return image
 
-    @staticmethod
-    def _upsert_blob(conn: Connection, loc: BlobLocation, created: int) -> None:
-        # One statement, so concurrent uploads of the same bytes cannot race between a check and an
-        # insert. An existing row keeps its store (it may be mid-migration) and stops being an orphan.
-        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = dialect_insert(blobs).values(
-            key=loc.key,
-            store=loc.store,
-            size=loc.size,
-            sha256=loc.sha256,
-            content_type=loc.content_type,
-            created_us=created,
-        )
-        conn.execute(stmt.on_conflict_do_update(index_elements=[blobs.c.key], set_={"orphaned_us": None}))
-
     def _image(self, conn: Connection, image_id: str) -> Image:
         row = conn.execute(
             select(images, tenants.c.slug)
@@ -239,7 +187,7 @@ class Catalog:
                 height=r.height,
                 bytes=r.bytes,
                 sha256=r.sha256,
-                created_at=_from_us(r.created_us),
+                created_at=from_us(r.created_us),
                 key=r.blob_key,
                 frames=r.frames,
                 filename=r.filename,
@@ -253,14 +201,6 @@ class Catalog:
         """The image with this id; NotFound otherwise."""
         with self._tx() as conn:
             return self._image(conn, image_id)
-
-    def image_tenant_id(self, image_id: str) -> str:
-        """The id of the tenant that owns an image; NotFound otherwise."""
-        with self._tx() as conn:
-            found = conn.execute(select(images.c.tenant_id).where(images.c.id == image_id)).scalar()
-        if found is None:
-            raise NotFound(f"no image {image_id!r}")
-        return str(found)
 
     def list_images(self, tenant_id: str, limit: int, cursor: str | None) -> Page:
         """A tenant's images, newest first, ``limit`` at a time."""
@@ -316,76 +256,3 @@ class Catalog:
             if orphans:
                 conn.execute(update(blobs).where(blobs.c.key.in_(orphans)).values(orphaned_us=now_us()))
         return orphans
-
-    @staticmethod
-    def _blob_in_use(conn: Connection, key: str) -> bool:
-        used = select(
-            or_(
-                exists().where(images.c.blob_key == key),
-                exists().where(variants.c.blob_key == key),
-            )
-        )
-        return bool(conn.execute(used).scalar())
-
-    # --- blobs -------------------------------------------------------------------------------------
-
-    def blob(self, key: str) -> BlobLocation:
-        """Where the blob with this key lives; NotFound otherwise."""
-        with self._tx() as conn:
-            row = conn.execute(select(blobs).where(blobs.c.key == key)).first()
-        if row is None:
-            raise NotFound(f"no blob {key!r} in the catalog")
-        return BlobLocation(row.key, row.store, row.size, row.sha256, row.content_type)
-
-    def blobs_by_key(self, keys: Sequence[str]) -> dict[str, BlobLocation]:
-        """The locations of several blobs in one query; unknown keys are absent from the result."""
-        with self._tx() as conn:
-            rows = conn.execute(select(blobs).where(blobs.c.key.in_(list(keys)))).all()
-        return {r.key: BlobLocation(r.key, r.store, r.size, r.sha256, r.content_type) for r in rows}
-
-    def blobs_in(self, store: str | None = None) -> Iterator[BlobLocation]:
-        """Every blob (in one store, when given), by key."""
-        query = select(blobs).order_by(blobs.c.key)
-        if store is not None:
-            query = query.where(blobs.c.store == store)
-        with self._tx() as conn:
-            rows = conn.execute(query).all()
-        for r in rows:
-            yield BlobLocation(r.key, r.store, r.size, r.sha256, r.content_type)
-
-    def move_blob(self, key: str, store: str) -> None:
-        """Record that a blob now lives in ``store`` (called after its copy there is verified)."""
-        with self._tx() as conn:
-            conn.execute(update(blobs).where(blobs.c.key == key).values(store=store))
-
-    def orphans_before(self, cutoff_us: int) -> list[BlobLocation]:
-        """Blobs orphaned before ``cutoff_us`` and still unused."""
-        with self._tx() as conn:
-            rows = conn.execute(
-                select(blobs).where(blobs.c.orphaned_us.is_not(None), blobs.c.orphaned_us < cutoff_us)
-            ).all()
-            return [
-                BlobLocation(r.key, r.store, r.size, r.sha256, r.content_type)
-                for r in rows
-                if not self._blob_in_use(conn, r.key)
-            ]
-
-    def forget_orphan(self, key: str, remove_bytes: Callable[[], None]) -> bool:
-        """Delete an orphaned, unused blob's row and, inside the same transaction, its bytes.
-
-        The conditional DELETE locks the row, so an upload re-using the blob waits for this transaction
-        and then finds the row gone (and writes the bytes again); if removing the bytes fails, the row
-        stays. True when the blob was removed.
-        """
-        with self._tx() as conn:
-            gone = conn.execute(
-                delete(blobs).where(
-                    blobs.c.key == key,
-                    blobs.c.orphaned_us.is_not(None),
-                    ~exists().where(images.c.blob_key == key),
-                    ~exists().where(variants.c.blob_key == key),
-                )
-            ).rowcount
-            if gone:
-                remove_bytes()
-            return bool(gone)

@@ -7,6 +7,8 @@ content type picstore recorded, never one guessed from the bytes.
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,11 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from picstore.blobs.base import validate_key
-from picstore.errors import PicstoreError
+from picstore.errors import NotFound, PicstoreError
 from picstore.store import ImageStore
 from picstore.web.metrics import Metrics
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+log = logging.getLogger("picstore.web")
 
 
 def blob_headers(etag: str, content_type: str) -> dict[str, str]:
@@ -53,7 +56,7 @@ def router(store: ImageStore) -> APIRouter:
     @api.api_route("/b/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
     def serve_blob(key: str, request: Request) -> Response:
         validate_key(key)
-        loc, blobs = store.locate(key)
+        loc, blobs = store.locate(key, live=True)
         etag = f'"{loc.sha256}"'
         headers = blob_headers(etag, loc.content_type)
         if _etag_matches(request.headers.get("if-none-match"), etag):
@@ -62,9 +65,18 @@ def router(store: ImageStore) -> APIRouter:
             )
         path_for = getattr(blobs, "path_for", None)
         if path_for is not None:
+            path = path_for(loc.key)
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                # Catalogued but gone from disk: `picstore verify` lists these. The client gets a 404, the
+                # operator the path.
+                log.warning("catalogued blob %s is missing at %s", loc.key, path)
+                raise NotFound(f"no blob {key!r}") from None
             # FileResponse sends with sendfile and answers Range (206, 416, multipart) on its own.
-            return FileResponse(path_for(loc.key), headers=headers, media_type=loc.content_type)
+            return FileResponse(path, headers=headers, media_type=loc.content_type, stat_result=stat)
         body = blobs.get(loc.key)
+        del headers["Accept-Ranges"]  # served whole from memory: Range requests get the full 200
         if request.method == "HEAD":
             return Response(headers={**headers, "Content-Length": str(len(body))})
         return Response(content=body, headers=headers, media_type=loc.content_type)
@@ -79,8 +91,9 @@ class BlobCache:
     answered without the router, the thread pool, the catalog or the disk: the difference between a few
     hundred and several thousand requests a second from one process. A blob enters the cache only after
     the catalog has vouched for it and its bytes matched the recorded SHA-256. Entries expire after
-    ``ttl`` seconds, so a deleted image's bytes stop being served within that time (CDNs keep them for a
-    year anyway). Range requests, large blobs and every miss go to :func:`router`, the full path.
+    ``ttl`` seconds: an image deleted through this process is dropped at once (:meth:`forget`); one
+    deleted through another node stops being served here within ``ttl`` (CDNs keep it for a year anyway).
+    Range requests, large blobs and every miss go to :func:`router`, the full path.
     """
 
     #: Route label for metrics (see :class:`picstore.web.metrics.Metrics`).
@@ -102,6 +115,17 @@ class BlobCache:
         self.ttl = ttl
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._bytes = 0
+        # Requests mutate the cache on the event loop; deletes call forget() from worker threads.
+        self._lock = threading.Lock()
+        store.orphan_listeners.append(self.forget)
+
+    def forget(self, keys: list[str]) -> None:
+        """Stop answering for these keys (their images were deleted through this process)."""
+        with self._lock:
+            for key in keys:
+                old = self._entries.pop(key, None)
+                if old is not None:
+                    self._bytes -= len(old.body)
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer the request if it is a GET/HEAD of a cached (or cacheable) blob; False otherwise."""
@@ -120,7 +144,9 @@ class BlobCache:
                 return False
             self._remember(key, entry)
         else:
-            self._entries.move_to_end(key)
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
         if _etag_matches(_latin1(headers.get(b"if-none-match")), entry.etag):
             status = 304
             await send({"type": "http.response.start", "status": 304, "headers": entry.headers_304})
@@ -136,7 +162,7 @@ class BlobCache:
         """Look a blob up and read it, in a worker thread; None leaves the request to the full path."""
         try:
             validate_key(key)
-            loc, blobs = self.store.locate(key)
+            loc, blobs = self.store.locate(key, live=True)
             if loc.size > self.max_blob_bytes:
                 return None
             body = blobs.get(loc.key)
@@ -155,14 +181,15 @@ class BlobCache:
         )
 
     def _remember(self, key: str, entry: _Entry) -> None:
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self._bytes -= len(old.body)
-        self._entries[key] = entry
-        self._bytes += len(entry.body)
-        while self._bytes > self.max_bytes and self._entries:
-            _, evicted = self._entries.popitem(last=False)
-            self._bytes -= len(evicted.body)
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body)
+            self._entries[key] = entry
+            self._bytes += len(entry.body)
+            while self._bytes > self.max_bytes and self._entries:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.body)
 
 
 @dataclass(frozen=True)
