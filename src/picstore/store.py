@@ -1,9 +1,10 @@
 """ImageStore: the one class an application uses. It joins ingest, blob stores, the catalog and URLs.
 
-Write order makes every crash harmless: blobs first (content-addressed, create-only, so a retry or a race
-rewrites nothing), then one catalog transaction that records the image, its variants and where their
-blobs live. A crash before the transaction leaves only unreferenced blobs, which ``gc`` removes; a crash
-after it has lost nothing.
+Write order makes every crash harmless: the blobs are first recorded in the catalog as orphans, then
+written (content-addressed, create-only, so a retry or a race rewrites nothing), then one catalog
+transaction records the image and its variants and clears the orphan marks. A crash before that
+transaction leaves only orphans, which ``gc`` removes after its grace period; a crash after it has lost
+nothing.
 """
 
 from __future__ import annotations
