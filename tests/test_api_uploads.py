@@ -149,3 +149,95 @@ def test_sweep_forgets_expired_uploads_and_their_files(api: Api) -> None:
     _ticket(api, 10)  # creating an upload sweeps what expired more than an hour ago
     assert _incoming(api) == []
     assert _complete(api, ticket).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+        "image/heic",
+        "image/heif",
+        "image/tiff",
+    ],
+)
+def test_every_format_ingest_accepts_may_be_declared(api: Api, content_type: str) -> None:
+    assert _ticket(api, 100, content_type=content_type)["fields"]["Content-Type"] == content_type
+
+
+@pytest.mark.parametrize(
+    "content_type", ["image/svg+xml", "image/x-icon", "image/bmp", "image/vnd.microsoft.icon", "image/JPEG"]
+)
+def test_other_image_types_are_refused(api: Api, content_type: str) -> None:
+    resp = api.client.post(
+        "/v1/uploads", json={"content_type": content_type, "bytes": 100}, headers=api.auth("acme")
+    )
+    assert resp.status_code == 415 and resp.json()["code"] == "unsupported_format"
+    assert "image/jpeg" in resp.json()["detail"]  # says what to send instead
+
+
+def _raw_form(parts: list[tuple[str, str | None, bytes]], boundary: str = "XyZ") -> bytes:
+    out = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
+
+
+def test_a_wrong_token_is_refused_before_the_file_is_read(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    import picstore.web.forms
+
+    spooled: list[object] = []
+    real = picstore.web.forms.tempfile.SpooledTemporaryFile
+
+    def spool(*args: Any, **kwargs: Any) -> Any:
+        spooled.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(picstore.web.forms.tempfile, "SpooledTemporaryFile", spool)
+    data = make_jpeg()
+    ticket = _ticket(api, len(data))
+    # Larger than the upload allows: read first, it would be 413; checked first, it is 403.
+    forged = _send(api, ticket, data + b"\0" * 1000, token="x" * 43)
+    assert forged.status_code == 403 and forged.json()["code"] == "forbidden"
+    assert spooled == []  # not a byte of the file went anywhere
+    wrong_type = _send(api, ticket, data, **{"Content-Type": "image/png"})
+    assert wrong_type.status_code == 403 and spooled == []
+    assert _send(api, ticket, data).status_code == 204 and len(spooled) == 1
+
+
+def test_the_fields_must_come_before_the_file(api: Api) -> None:
+    data = make_jpeg()
+    ticket = _ticket(api, len(data))
+    fields = [(name, None, value.encode()) for name, value in ticket["fields"].items()]
+    late = _raw_form([("file", "shop.jpg", data), *fields])
+    headers = {"Content-Type": "multipart/form-data; boundary=XyZ"}
+    resp = api.client.post(ticket["url"], content=late, headers=headers)
+    assert resp.status_code == 403 and resp.json()["code"] == "forbidden"
+    assert _incoming(api) == []
+    on_time = _raw_form([*fields, ("file", "shop.jpg", data)])
+    assert api.client.post(ticket["url"], content=on_time, headers=headers).status_code == 204
+
+
+def test_the_declared_filename_is_cleaned_like_any_upload_filename(api: Api) -> None:
+    resp = api.client.post(
+        "/v1/uploads",
+        json={"filename": "C:\\Users\\ann\\shop front.jpg", "content_type": "image/jpeg", "bytes": 10},
+        headers=api.auth("acme"),
+    )
+    assert resp.status_code == 201, resp.text
+    record = api.app.state.uploads.catalog.upload(resp.json()["upload_id"])
+    assert record.filename == "shop front.jpg"
+
+
+def test_an_incoming_location_inside_the_blob_directory_is_a_config_error(tmp_path: Path) -> None:
+    inside = (tmp_path / "blobs" / "incoming").as_uri()
+    with make_store(tmp_path, upload_incoming=inside) as store, api_for(store) as api:
+        resp = api.client.post(
+            "/v1/uploads", json={"content_type": "image/jpeg", "bytes": 10}, headers=api.auth("acme")
+        )
+        assert resp.status_code == 500 and resp.json()["code"] == "config_error"
+        assert "PICSTORE_UPLOAD_INCOMING" in resp.json()["detail"]

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from picstore.blobs.s3 import S3Store
-from picstore.blobs.s3_policy import setup_public_read
+from picstore.blobs.s3_policy import setup_bucket
 from tests.helpers import make_jpeg
 from tests.http_support import ADMIN_KEY, free_port
 from tests.s3.conftest import RGW, rgw, s3_settings
@@ -38,7 +38,7 @@ def shared_bucket(rgw: RGW) -> Iterator[str]:
         s3_settings(s3_endpoint=rgw.endpoint),
         credentials=(rgw.access_key, rgw.secret_key),
     )
-    setup_public_read(store)  # creates the bucket; the prefix becomes anonymously readable
+    setup_bucket(store, public=True)  # creates the bucket; the prefix becomes anonymously readable
     yield name
     client = rgw.client()
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):

@@ -24,6 +24,39 @@ def content_type_for(fmt: str) -> str:
     return CONTENT_TYPES.get(fmt, "application/octet-stream")
 
 
+#: Content type by key extension: the reverse of :data:`EXTENSIONS` (plus the ``jpeg`` spelling).
+_TYPE_BY_EXTENSION: dict[str, str] = {ext: CONTENT_TYPES[fmt] for fmt, ext in EXTENSIONS.items()} | {
+    "jpeg": CONTENT_TYPES["jpeg"]
+}
+
+
+def content_type_for_key(key: str) -> str | None:
+    """The content type a blob key's extension names (``img/../x.jpg`` -> ``image/jpeg``); None if none."""
+    _, dot, ext = key.rpartition(".")
+    return _TYPE_BY_EXTENSION.get(ext.lower()) if dot else None
+
+
+#: What a direct upload may declare: the source formats ingest accepts, and nothing else (no SVG, no
+#: parameters). The bytes decide the format all the same; this is what a presigned POST policy pins.
+UPLOAD_CONTENT_TYPES: frozenset[str] = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+        "image/heic",
+        "image/heif",
+        "image/tiff",
+    }
+)
+
+
+def is_image_content_type(content_type: str) -> bool:
+    """True for a content type a direct upload may declare (one of :data:`UPLOAD_CONTENT_TYPES`)."""
+    return content_type in UPLOAD_CONTENT_TYPES
+
+
 @dataclass(frozen=True)
 class Tenant:
     """A customer of the application: owns images, authenticates with an API key."""

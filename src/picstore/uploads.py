@@ -2,8 +2,9 @@
 
 1. :meth:`DirectUploads.create` records an upload and says where to POST the file: with an S3 store, a
    presigned POST straight to the bucket, whose policy fixes the exact incoming key, the byte range, the
-   declared ``image/`` content type and an expiry of at most 15 minutes; with any other store, a URL on
-   picstore itself (:meth:`DirectUploads.receive`) taking the same multipart form.
+   declared content type (one of the formats ingest accepts) and an expiry of at most 15 minutes; with
+   any other store, a URL on picstore itself (:meth:`DirectUploads.receive`) taking the same multipart
+   form, whose fields are checked before its file is read.
 2. The file lands in the *incoming* store, a location nothing serves (:func:`incoming_location`).
 3. :meth:`DirectUploads.complete` runs the whole ingest on it through :meth:`ImageStore.put`, publishes
    the image and deletes the incoming object. Nothing uploaded this way is public before it passes.
@@ -17,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -40,9 +40,10 @@ from picstore.errors import (
     NotFound,
     PicstoreError,
     TooLarge,
+    UnsupportedFormat,
 )
-from picstore.keys import new_id
-from picstore.models import Image, Tenant
+from picstore.keys import clean_filename, new_id
+from picstore.models import UPLOAD_CONTENT_TYPES, Image, Tenant, is_image_content_type
 from picstore.store import ImageStore, TenantRef
 
 if TYPE_CHECKING:
@@ -56,8 +57,6 @@ RECEIVE_PATH = "/v1/uploads/{upload_id}/file"
 #: finds the image it made.
 SWEEP_GRACE_SECONDS = 3600
 _IDEMPOTENCY_PREFIX = "upload:"
-#: ``image/<subtype>`` and nothing else: no parameters, no ``text/html`` wearing an image name.
-_IMAGE_TYPE = re.compile(r"^image/[a-z0-9][a-z0-9.+-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -70,44 +69,81 @@ class UploadTicket:
     expires_at: datetime
 
 
-def is_image_content_type(content_type: str) -> bool:
-    """True for a plain lowercase ``image/<subtype>`` (what a presigned POST policy will pin)."""
-    return bool(_IMAGE_TYPE.fullmatch(content_type))
-
-
 def incoming_location(store: ImageStore) -> BlobStore:
     """The store direct uploads wait in: ``settings.upload_incoming``, or one beside the image store.
 
     Beside a file store it is the sibling directory ``<root>-incoming`` (a web server in front of the blob
     directory never reaches it); beside ``s3://bucket/prefix`` it is ``s3://bucket/incoming/prefix``,
-    outside the prefix that the public-read policy opens. A bucket opened whole (no prefix) and not
-    private has no such place: set ``PICSTORE_UPLOAD_INCOMING`` to a private bucket then.
+    outside the prefix that the public-read policy opens. Whichever it is, it must not lie inside the image
+    store (:func:`check_incoming`): a bucket opened whole and public, or a store prefix the default would
+    nest in (``s3://bucket/incoming``), needs ``PICSTORE_UPLOAD_INCOMING`` set to a private place.
     """
     configured = store.settings.upload_incoming
     blobs = store.blobs
+    incoming: BlobStore
     if configured:
-        if configured == blobs.url:
-            raise ConfigError("upload_incoming must not be the image store: incoming files are private")
-        return open_store(configured, store.settings)
-    if isinstance(blobs, LocalStore):
-        return LocalStore(Path(f"{blobs.root}-incoming"))
-    if isinstance(blobs, MemoryStore):
-        return MemoryStore(f"{blobs.url.removeprefix('memory://') or 'default'}-incoming")
-    if blobs.url.startswith("s3://"):
+        incoming = open_store(configured, store.settings)
+    elif isinstance(blobs, LocalStore):
+        incoming = LocalStore(Path(f"{blobs.root}-incoming"))
+    elif isinstance(blobs, MemoryStore):
+        incoming = MemoryStore(f"{blobs.url.removeprefix('memory://') or 'default'}-incoming")
+    elif blobs.url.startswith("s3://"):
         from picstore.blobs.s3 import S3Store
 
-        if isinstance(blobs, S3Store):
-            options = blobs.options
-            if not options.prefix and not options.presign:
-                raise ConfigError(
-                    f"{blobs.url} is readable as a whole, so incoming uploads cannot be private in it: "
-                    "set PICSTORE_UPLOAD_INCOMING to a private bucket (s3://other-bucket/incoming)"
-                )
-            prefix = f"incoming/{options.prefix}".rstrip("/")
-            url = f"s3://{options.bucket}/{prefix}"
-            # Same bucket, endpoint and credentials as the image store (they may have been given in code).
-            return S3Store(replace(options, prefix=prefix, public_base_url=None), retry=blobs.retry, url=url)
-    raise ConfigError(f"direct uploads are not supported with {blobs.url}; set PICSTORE_UPLOAD_INCOMING")
+        if not isinstance(blobs, S3Store):
+            raise ConfigError(
+                f"direct uploads are not supported with {blobs!r}; set PICSTORE_UPLOAD_INCOMING"
+            )
+        options = blobs.options
+        prefix = f"incoming/{options.prefix}".rstrip("/")
+        url = f"s3://{options.bucket}/{prefix}"
+        # Same bucket, endpoint and credentials as the image store (they may have been given in code).
+        incoming = S3Store(replace(options, prefix=prefix, public_base_url=None), retry=blobs.retry, url=url)
+    else:
+        raise ConfigError(f"direct uploads are not supported with {blobs.url}; set PICSTORE_UPLOAD_INCOMING")
+    check_incoming(incoming, blobs)
+    return incoming
+
+
+def check_incoming(incoming: BlobStore, blobs: BlobStore) -> None:
+    """Refuse an incoming location that the image store's public URLs could reach.
+
+    That is the image store itself, a directory inside a file store's root, or a prefix of the same bucket
+    inside the image store's prefix (the one the public-read policy opens). A bucket used whole (no
+    prefix) is public unless its URLs are presigned and no CDN base is set; then any prefix is private.
+    """
+    fix = "set PICSTORE_UPLOAD_INCOMING to a private location outside it"
+    if incoming.url == blobs.url:
+        raise ConfigError(f"the incoming location {incoming.url} is the image store itself: {fix}")
+    if isinstance(incoming, LocalStore) and isinstance(blobs, LocalStore):
+        if incoming.root.resolve().is_relative_to(blobs.root.resolve()):
+            raise ConfigError(
+                f"the incoming directory {incoming.root} lies inside the blob directory {blobs.root}, which "
+                f"may be served as it is: {fix} (such as {blobs.root}-incoming)"
+            )
+        return
+    if not (incoming.url.startswith("s3://") and blobs.url.startswith("s3://")):
+        return
+    from picstore.blobs.s3 import S3Store
+
+    if not (isinstance(incoming, S3Store) and isinstance(blobs, S3Store)):
+        return
+    inner, outer = incoming.options, blobs.options
+    if (inner.bucket, inner.endpoint) != (outer.bucket, outer.endpoint):
+        return
+    if not outer.prefix:
+        if outer.presign and outer.public_base_url is None:
+            return  # a private bucket: nothing in it is readable without a signed URL
+        raise ConfigError(
+            f"{blobs.url} is readable as a whole, so incoming uploads cannot be private in it: "
+            f"{fix}, in another bucket (s3://other-bucket/incoming)"
+        )
+    if inner.prefix == outer.prefix or inner.prefix.startswith(outer.prefix + "/"):
+        raise ConfigError(
+            f"the incoming location {incoming.url} lies inside {blobs.url}, the image prefix that the "
+            f"public-read policy opens: {fix} (such as s3://{outer.bucket}/uploads-private), or give the "
+            "image store another prefix"
+        )
 
 
 def _hash_token(token: str) -> str:
@@ -151,14 +187,18 @@ class DirectUploads:
         """Record an upload of ``size`` bytes of ``content_type`` and say where to send it."""
         owner = self.store.tenant(tenant)
         if not is_image_content_type(content_type):
-            raise NotAnImage(f"content_type {content_type!r} is not image/<type> (image/jpeg, ...)")
+            accepted = ", ".join(sorted(UPLOAD_CONTENT_TYPES))
+            if content_type.startswith("image/"):
+                raise UnsupportedFormat(
+                    f"content_type {content_type!r} is not accepted; use one of {accepted}"
+                )
+            raise NotAnImage(f"content_type {content_type!r} is not an image type; use one of {accepted}")
         limit = self.store.settings.max_bytes
         if size < 1:
             raise InvalidRequest("bytes must be the size of the file, at least 1")
         if size > limit:
             raise TooLarge(f"the upload would be {size:,} bytes; the limit is {limit:,}")
-        if filename is not None:
-            filename = "".join(ch for ch in filename if ch.isprintable())[:1024] or None
+        filename = clean_filename(filename)
         self.sweep()
         upload_id = new_id()
         ttl = self.store.settings.upload_ttl
@@ -194,20 +234,30 @@ class DirectUploads:
             raise NotFound(f"upload {upload_id!r} is not received here: post the file to its url")
         return record
 
+    @staticmethod
+    def check_form(record: UploadRecord, *, token: str, content_type: str | None) -> None:
+        """The checks of an S3 POST policy that need no file: token, expiry, not yet complete, content type.
+
+        Cheap and without I/O, so the web layer runs them on the form's fields before reading its file.
+        """
+        if not hmac.compare_digest(_hash_token(token), record.token_hash or ""):
+            raise Forbidden("the form token does not match this upload (send the fields before the file)")
+        if record.expired():
+            raise Forbidden(f"upload {record.id} expired at {record.expires_at.isoformat()}")
+        if record.image_id is not None:
+            raise Conflict(f"upload {record.id} is already complete")
+        if content_type != record.content_type:
+            raise Forbidden(f"the form's Content-Type must be {record.content_type!r}, as declared")
+
     def receive(self, upload_id: str, *, token: str, content_type: str | None, data: bytes) -> None:
         """Take the file of an upload posted to picstore; the same checks as an S3 POST policy."""
         record = self.pending(upload_id)
-        if not hmac.compare_digest(_hash_token(token), record.token_hash or ""):
-            raise Forbidden("the form token does not match this upload")
-        if record.expired():
-            raise Forbidden(f"upload {upload_id} expired at {record.expires_at.isoformat()}")
-        if record.image_id is not None:
-            raise Conflict(f"upload {upload_id} is already complete")
-        if content_type != record.content_type:
-            raise Forbidden(f"the form's Content-Type must be {record.content_type!r}, as declared")
+        self.check_form(record, token=token, content_type=content_type)
         if not 1 <= len(data) <= record.max_bytes:
             raise TooLarge(f"the file is {len(data):,} bytes; this upload takes 1 to {record.max_bytes:,}")
-        self._store_for(record.store).put(record.key, data, content_type=content_type, mode="overwrite")
+        self._store_for(record.store).put(
+            record.key, data, content_type=record.content_type, mode="overwrite"
+        )
 
     def complete(self, upload_id: str, tenant: TenantRef, *, alt: str | None = None) -> Image:
         """Ingest the uploaded file, publish it as an image of ``tenant`` and delete the incoming object.

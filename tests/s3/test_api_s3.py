@@ -18,7 +18,7 @@ import pytest
 
 from picstore import ImageStore
 from picstore.blobs.s3 import CACHE_CONTROL, S3Store
-from picstore.blobs.s3_policy import setup_public_read
+from picstore.blobs.s3_policy import setup_bucket
 from picstore.blobs.s3_post import PostSigner
 from picstore.errors import ConfigError
 from picstore.settings import load_settings
@@ -36,7 +36,7 @@ def api_bucket(rgw: RGW) -> Iterator[str]:
     """A bucket of this module's own (its policy is replaced), with ``pics/`` public; removed after."""
     name = f"picstore-api-{uuid.uuid4().hex[:12]}"
     client = rgw.client()
-    setup_public_read(_s3(rgw, name))
+    setup_bucket(_s3(rgw, name), public=True)
     yield name
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
         for obj in page.get("Contents", []):

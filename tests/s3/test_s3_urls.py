@@ -11,7 +11,7 @@ import pytest
 
 from picstore.blobs.s3 import CACHE_CONTROL, S3Store
 from picstore.blobs.s3_config import resolve
-from picstore.blobs.s3_policy import public_read_policy, setup_bucket, setup_public_read
+from picstore.blobs.s3_policy import public_read_policy, setup_bucket
 from picstore.errors import ConfigError
 from tests.helpers import make_jpeg
 from tests.s3.conftest import RGW, StoreFactory, s3_settings
@@ -36,13 +36,13 @@ def fresh_bucket(rgw: RGW) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def public_prefix(rgw: RGW, bucket: str) -> str:
-    """``pub``, made anonymously readable in the session bucket by ``setup_public_read``."""
+    """``pub``, made anonymously readable in the session bucket by ``setup_bucket(public=True)``."""
     store = S3Store.from_url(
         f"s3://{bucket}/pub",
         s3_settings(s3_endpoint=rgw.endpoint),
         credentials=(rgw.access_key, rgw.secret_key),
     )
-    setup_public_read(store)
+    setup_bucket(store, public=True)
     return "pub"
 
 

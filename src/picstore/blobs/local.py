@@ -22,27 +22,18 @@ from urllib.parse import unquote, urlsplit
 
 from picstore.blobs.base import PutMode, validate_key, validate_prefix
 from picstore.errors import AlreadyExists, ConfigError, InvalidKey, NotFound, StorageError
-from picstore.models import CONTENT_TYPES, EXTENSIONS, BlobInfo
-
-#: Content type by key extension: the reverse of models.EXTENSIONS (plus the ``jpeg`` spelling).
-_TYPE_BY_EXTENSION: dict[str, str] = {ext: CONTENT_TYPES[fmt] for fmt, ext in EXTENSIONS.items()}
-_TYPE_BY_EXTENSION.setdefault("jpeg", CONTENT_TYPES["jpeg"])
+from picstore.models import BlobInfo, content_type_for_key
 
 TMP_DIR = ".tmp"
 FILE_MODE = 0o644  # readable by a front web server (nginx, lighttpd) running as another user
 _LINK_RETRIES = 3
 
 
-def _content_type(key: str) -> str | None:
-    _, dot, ext = key.rpartition(".")
-    return _TYPE_BY_EXTENSION.get(ext.lower()) if dot else None
-
-
 def _info(key: str, st: os.stat_result) -> BlobInfo:
     return BlobInfo(
         key=key,
         size=st.st_size,
-        content_type=_content_type(key),
+        content_type=content_type_for_key(key),
         # Cheap and stable for one file; the inode changes on every put, so an overwrite with
         # same-size bytes within one timestamp tick still gets a new etag.
         etag=f'"{st.st_size:x}-{st.st_mtime_ns:x}-{st.st_ino:x}"',

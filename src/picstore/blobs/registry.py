@@ -25,9 +25,8 @@ def open_store(url: str, settings: object | None = None) -> BlobStore:
     if scheme == "file":
         return LocalStore.from_url(url)
     if scheme == "s3":
-        # Imported here so that file:// users never pay for (or need) the S3 client stack.
-        # The ignores keep mypy clean until s3.py lands; "unused-ignore" silences them once it has.
-        from picstore.blobs.s3 import S3Store  # type: ignore[import-not-found, unused-ignore]
+        # Imported here so that file:// users never pay for the S3 client stack.
+        from picstore.blobs.s3 import S3Store
 
-        return S3Store.from_url(url, settings)  # type: ignore[no-any-return, unused-ignore]
+        return S3Store.from_url(url, settings)
     raise ConfigError(f"unsupported blob store URL {url!r}: use one of {', '.join(SCHEMES)}")

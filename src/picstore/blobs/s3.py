@@ -39,7 +39,7 @@ from picstore.errors import (
     NotFound,
     StorageUnavailable,
 )
-from picstore.models import CONTENT_TYPES, EXTENSIONS, BlobInfo
+from picstore.models import BlobInfo, content_type_for_key
 
 if TYPE_CHECKING:
     from obstore import GetResult, ObjectMeta
@@ -51,8 +51,6 @@ SHA256_ATTRIBUTE = "sha256"
 #: Above this size an overwrite goes up in parts; a create is always one PUT, the only request that can
 #: carry ``If-None-Match`` (S3 takes up to 5 GiB in one PUT, far above picstore's upload limits).
 MULTIPART_CHUNK = 8 * 1024 * 1024
-#: A listing carries no content types; picstore's keys end in the extension of their format.
-_TYPE_OF_EXTENSION = {ext: CONTENT_TYPES[fmt] for fmt, ext in EXTENSIONS.items()} | {"jpeg": "image/jpeg"}
 
 
 @dataclass(frozen=True)
@@ -253,7 +251,8 @@ class S3Store:
                         yield BlobInfo(
                             key=key,
                             size=meta["size"],
-                            content_type=_TYPE_OF_EXTENSION.get(key.rpartition(".")[2].lower()),
+                            # A listing has no content types; picstore's keys end in the format's.
+                            content_type=content_type_for_key(key),
                             etag=meta["e_tag"],
                             last_modified=meta["last_modified"],
                         )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from picstore.blobs.base import validate_prefix
+from picstore.blobs.s3_errors import translate_botocore
 from picstore.errors import ConfigError, InvalidKey
 
 if TYPE_CHECKING:
@@ -145,6 +146,44 @@ def resolve(url: str, settings: object | None = None, env: Mapping[str, str] | N
         presign_ttl=ttl,
         profile=(profile or "default") if use_profile else None,
     )
+
+
+def botocore_client(
+    options: S3Options, *, signature_version: str | None = None, purpose: str = "reach"
+) -> Any:
+    """A botocore S3 client for the store's endpoint, region, addressing and credentials.
+
+    obstore covers the data path; botocore is for what it lacks: bucket administration and POST policies
+    (pass ``signature_version="s3v4"`` for those: botocore still signs them with SigV2 by default).
+    ``purpose`` names the operation in a :class:`ConfigError` or storage error if the client cannot be made.
+    """
+    import botocore.session
+    from botocore.config import Config
+
+    config: dict[str, Any] = {
+        "s3": {"addressing_style": "path" if options.path_style else "virtual"},
+        # botocore >= 1.36 adds CRC32 checksums that some S3-compatible servers refuse.
+        "request_checksum_calculation": "when_required",
+        "response_checksum_validation": "when_required",
+        "retries": {"mode": "standard", "total_max_attempts": 4},
+        "connect_timeout": 5,
+        "read_timeout": 30,
+    }
+    if signature_version is not None:
+        config["signature_version"] = signature_version
+    try:
+        session = botocore.session.Session(profile=options.profile if options.profile != "default" else None)
+        return session.create_client(
+            "s3",
+            endpoint_url=options.endpoint,
+            region_name=options.region,
+            aws_access_key_id=options.access_key_id,
+            aws_secret_access_key=options.secret_access_key,
+            aws_session_token=options.session_token,
+            config=Config(**config),
+        )
+    except Exception as exc:  # ProfileNotFound, NoRegionError, a malformed endpoint
+        raise translate_botocore(exc, purpose, options.where) from exc
 
 
 def _profile_region(profile: str | None) -> str | None:

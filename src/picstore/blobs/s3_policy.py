@@ -10,11 +10,11 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from picstore.blobs.s3_config import botocore_client
 from picstore.blobs.s3_errors import translate_botocore
 
 if TYPE_CHECKING:
     from picstore.blobs.s3 import S3Store
-    from picstore.blobs.s3_config import S3Options
 
 
 @dataclass(frozen=True)
@@ -46,34 +46,6 @@ def public_read_policy(bucket: str, prefix: str) -> dict[str, Any]:
     }
 
 
-def admin_client(options: S3Options) -> Any:
-    """A botocore S3 client for the store's bucket, endpoint, region and credentials."""
-    import botocore.session
-    from botocore.config import Config
-
-    try:
-        session = botocore.session.Session(profile=options.profile if options.profile != "default" else None)
-        return session.create_client(
-            "s3",
-            endpoint_url=options.endpoint,
-            region_name=options.region,
-            aws_access_key_id=options.access_key_id,
-            aws_secret_access_key=options.secret_access_key,
-            aws_session_token=options.session_token,
-            config=Config(
-                s3={"addressing_style": "path" if options.path_style else "virtual"},
-                # botocore >= 1.36 adds CRC32 checksums that some S3-compatible servers refuse.
-                request_checksum_calculation="when_required",
-                response_checksum_validation="when_required",
-                retries={"mode": "standard", "total_max_attempts": 4},
-                connect_timeout=5,
-                read_timeout=30,
-            ),
-        )
-    except Exception as exc:  # ProfileNotFound, NoRegionError, bad endpoint
-        raise translate_botocore(exc, "set up", options.where) from exc
-
-
 def setup_bucket(store: S3Store, *, public: bool | None = None) -> SetupResult:
     """Create the store's bucket if missing and, for a public store, apply :func:`public_read_policy`.
 
@@ -82,7 +54,7 @@ def setup_bucket(store: S3Store, *, public: bool | None = None) -> SetupResult:
     """
     options = store.options
     public = not options.presign if public is None else public
-    client = admin_client(options)
+    client = botocore_client(options, purpose="set up")
     created = False
     try:
         try:
@@ -105,8 +77,3 @@ def setup_bucket(store: S3Store, *, public: bool | None = None) -> SetupResult:
     finally:
         client.close()
     return SetupResult(bucket=options.bucket, created=created, public_read=public, policy=policy)
-
-
-def setup_public_read(store: S3Store) -> SetupResult:
-    """Create the bucket if missing and let anonymous clients GET the objects under the store's prefix."""
-    return setup_bucket(store, public=True)

@@ -3,33 +3,24 @@
 obstore signs GET and PUT URLs only, so the POST policy is signed by botocore (SigV4, computed locally: no
 request is sent). The policy is what makes a direct upload safe before picstore has seen a byte: the
 object store itself refuses a body outside the byte range, any other key, a content type other than the
-one declared (always ``image/...``) and anything after the expiry.
+one declared (one of the formats ingest accepts) and anything after the expiry.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from picstore.blobs.base import validate_key
+from picstore.blobs.s3_config import S3Options, botocore_client
 from picstore.blobs.s3_errors import translate_botocore
 from picstore.errors import InvalidRequest
-
-if TYPE_CHECKING:
-    from picstore.blobs.s3_config import S3Options
+from picstore.models import UPLOAD_CONTENT_TYPES, is_image_content_type
 
 #: The longest a presigned POST may stay valid: a leaked policy is useful to nobody for long.
 MAX_POST_TTL = 900
-#: ``image/<subtype>`` and nothing else: no parameters, no ``text/html`` wearing an image name.
-_IMAGE_TYPE = re.compile(r"^image/[a-z0-9][a-z0-9.+-]{0,62}$")
-
-
-def is_image_content_type(content_type: str) -> bool:
-    """True for a plain ``image/<subtype>`` content type (lowercase, no parameters)."""
-    return bool(_IMAGE_TYPE.fullmatch(content_type))
 
 
 @dataclass(frozen=True)
@@ -53,7 +44,9 @@ class PostSigner:
         # Building a botocore client takes ~100 ms (endpoint and model loading): once per signer.
         with self._lock:
             if self._client is None:
-                self._client = _botocore_client(self.options)
+                self._client = botocore_client(
+                    self.options, signature_version="s3v4", purpose="sign a POST policy for"
+                )
             return self._client
 
     def sign(self, key: str, *, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
@@ -63,7 +56,9 @@ class PostSigner:
         """
         validate_key(key)
         if not is_image_content_type(content_type):
-            raise InvalidRequest(f"content type {content_type!r} is not image/<type>")
+            raise InvalidRequest(
+                f"content type {content_type!r} is not one of {', '.join(sorted(UPLOAD_CONTENT_TYPES))}"
+            )
         if max_bytes < 1:
             raise InvalidRequest("max_bytes must be at least 1")
         if not 1 <= expires_in <= MAX_POST_TTL:
@@ -90,26 +85,3 @@ class PostSigner:
             fields={str(k): str(v) for k, v in post["fields"].items()},
             expires_at=expires_at,
         )
-
-
-def _botocore_client(options: S3Options) -> Any:
-    """A botocore client that signs with SigV4 (its default for S3 POST policies is still SigV2)."""
-    import botocore.session
-    from botocore.config import Config
-
-    try:
-        session = botocore.session.Session(profile=options.profile if options.profile != "default" else None)
-        return session.create_client(
-            "s3",
-            endpoint_url=options.endpoint,
-            region_name=options.region,
-            aws_access_key_id=options.access_key_id,
-            aws_secret_access_key=options.secret_access_key,
-            aws_session_token=options.session_token,
-            config=Config(
-                signature_version="s3v4",
-                s3={"addressing_style": "path" if options.path_style else "virtual"},
-            ),
-        )
-    except Exception as exc:  # ProfileNotFound, NoRegionError, a malformed endpoint
-        raise translate_botocore(exc, "sign a POST policy for", options.where) from exc

@@ -1,13 +1,15 @@
 """``/v1/images``: upload, describe, list and delete a tenant's images.
 
 Every route is scoped to the caller's tenant (:mod:`picstore.web.auth`). The store's work (ingest,
-catalog, blobs) is blocking, so it runs in the thread pool; only reading the body happens on the event loop.
+catalog, blobs) is blocking, so it runs in worker threads; only reading the body happens on the event loop.
+An upload's ingest runs through :func:`run_ingest` (bounded), the rest in Starlette's thread pool.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Annotated, Any
 
 from anyio import CapacityLimiter, to_thread
@@ -123,9 +125,10 @@ async def create_image(
         rules = FormRules(max_file_bytes=store.settings.max_bytes, fields=frozenset({"alt"}))
         with await read_form(request, rules) as form:
             alt = clean_text(form.fields.get("alt"), "alt")
-            image = await run_in_threadpool(
+            put = partial(
                 store.put, form.stream, tenant, form.filename, alt=alt, idempotency_key=idempotency_key
             )
+            image = await run_ingest(request, put)
         accepted.append(image)
     return await run_in_threadpool(image_response, store, image, 201)
 

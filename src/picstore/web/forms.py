@@ -10,6 +10,7 @@ whole are :mod:`picstore.web.limits`' job; this module adds the per-part rules.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, BinaryIO, cast
 
@@ -35,6 +36,9 @@ class FormRules:
     max_field_bytes: int = 16 * 1024
     #: The name of the file part.
     file_field: str = "file"
+    #: Called with the text fields read so far when the file part begins: raise to refuse the form before
+    #: a byte of the file is read (a direct upload's token and type, sent before the file as in S3).
+    before_file: Callable[[Mapping[str, str]], None] | None = None
 
     @property
     def max_parts(self) -> int:
@@ -114,6 +118,8 @@ class _Collector:
         if self._is_file:
             if self.form.file is not None:
                 raise InvalidRequest(f"the form has more than one {self.rules.file_field!r} part")
+            if self.rules.before_file is not None:
+                self.rules.before_file(dict(self.form.fields))
             filename = params.get(b"filename")
             self.form.filename = filename.decode("utf-8", "replace") if filename else None
             self.form.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - UploadForm closes it

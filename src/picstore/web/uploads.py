@@ -7,6 +7,7 @@ the client POSTs the fields and then its file as ``file`` (multipart) to the url
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from typing import Annotated, Any
 
@@ -84,11 +85,20 @@ def create_upload(body: UploadIn, request: Request, tenant: TenantDep) -> Upload
 )
 async def receive_file(upload_id: UploadId, request: Request) -> Response:
     """The upload URL picstore hands out when the store is not S3. Authorised by the form's token, like an
-    S3 POST policy: no API key, so a browser can post here directly, from any origin."""
+    S3 POST policy: no API key, so a browser can post here directly, from any origin. The fields must come
+    before the file (as S3 requires too); a form they do not authorise is refused before its file is read."""
     uploads = _uploads(request)
     try:
         record = await run_in_threadpool(uploads.pending, upload_id)
-        rules = FormRules(max_file_bytes=record.max_bytes, fields=frozenset({"token", "Content-Type"}))
+
+        def check(fields: Mapping[str, str]) -> None:
+            # As S3 does with a policy: the fields come before the file, and a form they do not
+            # authorise is refused before a byte of its file is read.
+            uploads.check_form(record, token=fields.get("token", ""), content_type=fields.get("Content-Type"))
+
+        rules = FormRules(
+            max_file_bytes=record.max_bytes, fields=frozenset({"token", "Content-Type"}), before_file=check
+        )
         with await read_form(request, rules) as form:
             data = form.stream.read()
             await run_in_threadpool(
