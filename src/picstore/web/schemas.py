@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from picstore.models import UPLOAD_CONTENT_TYPES
+
 #: Image and upload ids: lowercase base32, as :func:`picstore.keys.new_id` makes them.
 ID_PATTERN = r"^[a-z2-7]{1,64}$"
 #: Visible ASCII only, so a key can be logged and stored anywhere.
@@ -77,7 +79,9 @@ class UploadIn(BaseModel):
 
     filename: Text | None = None
     content_type: str = Field(
-        max_length=100, description="image/jpeg, image/png, image/webp, ...", examples=["image/jpeg"]
+        max_length=100,
+        description="One of " + ", ".join(sorted(UPLOAD_CONTENT_TYPES)),
+        examples=["image/jpeg"],
     )
     bytes: int = Field(ge=1, description="The file's exact size; the upload accepts 1 to this many bytes.")
 
