@@ -18,9 +18,13 @@ class BlobCatalog(CatalogBase):
     """The blob half of the catalog (see :class:`~picstore.catalog.repository.Catalog`)."""
 
     @staticmethod
-    def _upsert_blob(conn: Connection, loc: BlobLocation, created: int) -> None:
-        # One statement, so concurrent uploads of the same bytes cannot race between a check and an
-        # insert. An existing row keeps its store (it may be mid-migration) and stops being an orphan.
+    def _upsert_blob(conn: Connection, loc: BlobLocation, created: int, orphaned: int | None = None) -> None:
+        """Insert a blob row, or mark the existing one as used (``orphaned`` None) or re-orphaned now.
+
+        One statement, so concurrent uploads of the same bytes cannot race between a check and an insert.
+        An existing row keeps its store (it may be mid-migration); as a reservation (``orphaned`` set) it
+        only restarts an orphan's clock and never marks a used blob as an orphan.
+        """
         dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         stmt = dialect_insert(blobs).values(
             key=loc.key,
@@ -29,8 +33,14 @@ class BlobCatalog(CatalogBase):
             sha256=loc.sha256,
             content_type=loc.content_type,
             created_us=created,
+            orphaned_us=orphaned,
         )
-        conn.execute(stmt.on_conflict_do_update(index_elements=[blobs.c.key], set_={"orphaned_us": None}))
+        only_orphans = None if orphaned is None else blobs.c.orphaned_us.is_not(None)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[blobs.c.key], set_={"orphaned_us": orphaned}, where=only_orphans
+            )
+        )
 
     @staticmethod
     def _blob_in_use(conn: Connection, key: str) -> bool:
@@ -74,24 +84,8 @@ class BlobCatalog(CatalogBase):
             return
         stamp = now_us()
         with self._tx() as conn:
-            dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             for loc in locations:
-                stmt = dialect_insert(blobs).values(
-                    key=loc.key,
-                    store=loc.store,
-                    size=loc.size,
-                    sha256=loc.sha256,
-                    content_type=loc.content_type,
-                    created_us=stamp,
-                    orphaned_us=stamp,
-                )
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[blobs.c.key],
-                        set_={"orphaned_us": stamp},
-                        where=blobs.c.orphaned_us.is_not(None),
-                    )
-                )
+                self._upsert_blob(conn, loc, stamp, orphaned=stamp)
 
     def blobs_by_key(self, keys: Sequence[str]) -> dict[str, BlobLocation]:
         """The locations of several blobs in one query; unknown keys are absent from the result."""
