@@ -226,7 +226,7 @@ def wrk(base: str, paths_file: Path, script: Path, seconds: int) -> tuple[float,
     if "Non-2xx" in out:
         raise RuntimeError(f"errors while benchmarking {base}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", out)
+    p99 = re.search(r"^\s*99%\s+(\S+)", out, re.MULTILINE)  # the latency distribution line
     return rps, p99.group(1) if p99 else "?"
 
 
