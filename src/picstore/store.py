@@ -131,13 +131,14 @@ class ImageStore:
         raw = self._read_capped(data)
         result = ingest(raw, self.ingest_options)
         master = result.master
-        sha = hashlib.sha256(master.data).hexdigest()
         renditions = [master, *result.variants]
+        digests = [hashlib.sha256(r.data).hexdigest() for r in renditions]
+        sha = digests[0]
         keys = [master_key(sha, master.format)]
         keys += [variant_key(sha, r.spec or "", r.format) for r in result.variants]
         planned = [
-            self._location(key, r.data, content_type_for(r.format))
-            for key, r in zip(keys, renditions, strict=True)
+            BlobLocation(key, self.blobs.url, len(r.data), digest, content_type_for(r.format))
+            for key, r, digest in zip(keys, renditions, digests, strict=True)
         ]
         # Recorded (as orphans) before any byte is written: a crash from here on leaves rows for gc.
         self.catalog.reserve_blobs(planned)
