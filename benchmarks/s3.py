@@ -32,7 +32,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from picstore.blobs.s3 import CACHE_CONTROL, S3Store  # noqa: E402
+from picstore.blobs.base import IMMUTABLE_CACHE_CONTROL as CACHE_CONTROL  # noqa: E402
+from picstore.blobs.s3 import S3Store  # noqa: E402
 
 
 def answers(endpoint: str) -> bool:

@@ -1,4 +1,7 @@
-"""The import boundaries of DESIGN.md "Layout and boundaries", checked on the source."""
+"""The boundaries of docs/architecture.md ("Components" table and "Backends own their abilities"),
+checked on the source: import rules per module, no upper layer asking which blob store it holds, and
+module size. Add a rule here with every new module the architecture page lists.
+"""
 
 from __future__ import annotations
 
@@ -62,6 +65,21 @@ PURE_FORBIDDEN = [
     "urllib.request",
 ]
 
+#: Every picstore module but ``models`` (and ``errors``, which imports nothing of picstore).
+PICSTORE_BUT_MODELS = [
+    "picstore.blobs",
+    "picstore.catalog",
+    "picstore.cli",
+    "picstore.delivery",
+    "picstore.ingest",
+    "picstore.ops",
+    "picstore.settings",
+    "picstore.store",
+    "picstore.testing",
+    "picstore.variants",
+    "picstore.web",
+]
+
 RULES = {
     "picstore.errors": ["picstore"],
     "picstore.models": ["picstore"],
@@ -121,6 +139,7 @@ RULES = {
     "picstore.ops": ["picstore.web", "picstore.cli", "fastapi", "typer"],
     "picstore.web": ["picstore.cli", "picstore.ops", "typer"],
     "picstore.testing": ["picstore.web", "picstore.ops", "picstore.cli"],
+    "picstore.keys": [*PICSTORE_BUT_MODELS],
 }
 
 
@@ -148,3 +167,67 @@ def test_rules_see_the_modules() -> None:
 def test_modules_stay_small() -> None:
     too_long = {_module_name(p): n for p in SRC.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
     assert too_long == {}
+
+
+# --- backends own their abilities (docs/architecture.md) ---------------------------------------------
+
+#: The concrete blob stores: only ``picstore.blobs`` (its registry included) may name them.
+CONCRETE_STORES = {"LocalStore", "MemoryStore", "S3Store"}
+CONCRETE_STORE_MODULES = ("picstore.blobs.local", "picstore.blobs.memory", "picstore.blobs.s3")
+
+
+def _concrete_store_uses(source: str, module: str) -> list[str]:
+    """Every place ``source`` imports a concrete store module, checks ``isinstance`` against a concrete
+    store, asks ``getattr(x, "path_for")`` or tests a URL for ``s3://``: what an ability protocol is for."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source, module)):
+        where = f"{module}:{getattr(node, 'lineno', 0)}"
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            names = []
+        if any(n == m or n.startswith((m + ".", m + "_")) for n in names for m in CONCRETE_STORE_MODULES):
+            found.append(f"{where} imports a concrete blob store module")
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("isinstance", "issubclass") and len(node.args) == 2:
+            classes = node.args[1].elts if isinstance(node.args[1], ast.Tuple) else [node.args[1]]
+            for cls in classes:
+                name = cls.id if isinstance(cls, ast.Name) else getattr(cls, "attr", "")
+                if name in CONCRETE_STORES:
+                    found.append(f"{where} checks isinstance against {name}")
+        if isinstance(func, ast.Name) and func.id in ("getattr", "hasattr") and len(node.args) >= 2:
+            arg = node.args[1]
+            if isinstance(arg, ast.Constant) and arg.value in ("path_for", "options", "root"):
+                found.append(f"{where} probes a store for {arg.value!r}")
+        if isinstance(func, ast.Attribute) and func.attr == "startswith":
+            for arg in node.args:
+                values = arg.elts if isinstance(arg, ast.Tuple) else [arg]
+                if any(isinstance(v, ast.Constant) and v.value in ("s3://", "file://") for v in values):
+                    found.append(f"{where} tests a URL's scheme")
+    return found
+
+
+def test_only_blobs_knows_the_concrete_stores() -> None:
+    outside = [p for p in sorted(SRC.rglob("*.py")) if not _within(_module_name(p), "picstore.blobs")]
+    assert outside, "the walk found no modules outside picstore.blobs"
+    assert [use for p in outside for use in _concrete_store_uses(p.read_text(), _module_name(p))] == []
+
+
+def test_the_concrete_store_check_sees_violations() -> None:
+    # Guards the check above: each form it forbids, one per line, is found.
+    sample = (
+        "from picstore.blobs.local import LocalStore\n"
+        "from picstore.blobs import s3_post\n"
+        "import picstore.blobs.memory\n"
+        "isinstance(x, (int, LocalStore))\n"
+        "isinstance(x, picstore.blobs.s3.S3Store)\n"
+        "getattr(store, 'path_for', None)\n"
+        "url.startswith('s3://')\n"
+        "isinstance(x, BlobStore)\n"  # a protocol: allowed
+    )
+    lines = sorted(int(use.split(":")[1].split()[0]) for use in _concrete_store_uses(sample, "sample"))
+    assert lines == [1, 2, 3, 4, 5, 6, 7]

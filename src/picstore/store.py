@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from picstore.blobs.base import BlobStore
+from picstore.blobs.base import BlobStore, matches
 from picstore.blobs.registry import open_store
 from picstore.catalog import Catalog, create_catalog_engine, upgrade
 from picstore.catalog.repository import now_us
@@ -193,8 +193,8 @@ class ImageStore:
                 # A master's key is the hash of its bytes, so the stored bytes are these. A variant's key
                 # is the hash of its spec: another libvips may have rendered other bytes under it.
                 stored = self.blobs.get(planned.key)
-                actual = self._location(planned.key, stored, planned.content_type)
-                if actual.sha256 != planned.sha256:
+                if not matches(stored, size=planned.size, sha256=planned.sha256):
+                    actual = self._location(planned.key, stored, planned.content_type)
                     self.catalog.record_blob_bytes(actual)
                     return actual
         return planned

@@ -19,14 +19,10 @@ import hashlib
 import hmac
 import logging
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from picstore.blobs.base import BlobStore
-from picstore.blobs.local import LocalStore
-from picstore.blobs.memory import MemoryStore
+from picstore.blobs.base import BlobStore, DirectPost, Encloses, IncomingSibling
 from picstore.blobs.registry import open_store
 from picstore.catalog.repository import now_us
 from picstore.catalog.uploads import UploadCatalog, UploadRecord
@@ -45,9 +41,6 @@ from picstore.errors import (
 from picstore.keys import clean_filename, new_id
 from picstore.models import UPLOAD_CONTENT_TYPES, Image, Tenant, is_image_content_type
 from picstore.store import ImageStore, TenantRef
-
-if TYPE_CHECKING:
-    from picstore.blobs.s3_post import PostSigner
 
 log = logging.getLogger(__name__)
 
@@ -70,35 +63,22 @@ class UploadTicket:
 
 
 def incoming_location(store: ImageStore) -> BlobStore:
-    """The store direct uploads wait in: ``settings.upload_incoming``, or one beside the image store.
+    """The store direct uploads wait in: ``settings.upload_incoming``, or the image store's sibling.
 
-    Beside a file store it is the sibling directory ``<root>-incoming`` (a web server in front of the blob
-    directory never reaches it); beside ``s3://bucket/prefix`` it is ``s3://bucket/incoming/prefix``,
-    outside the prefix that the public-read policy opens. Whichever it is, it must not lie inside the image
-    store (:func:`check_incoming`): a bucket opened whole and public, or a store prefix the default would
-    nest in (``s3://bucket/incoming``), needs ``PICSTORE_UPLOAD_INCOMING`` set to a private place.
+    The sibling is the backend's own choice (:class:`~picstore.blobs.base.IncomingSibling`): beside a file
+    store the directory ``<root>-incoming`` (a web server in front of the blob directory never reaches it);
+    beside ``s3://bucket/prefix`` it is ``s3://bucket/incoming/prefix``, outside the prefix that the
+    public-read policy opens. Whichever it is, it must not lie inside the image store
+    (:func:`check_incoming`): a bucket opened whole and public, or a store prefix the default would nest
+    in (``s3://bucket/incoming``), needs ``PICSTORE_UPLOAD_INCOMING`` set to a private place.
     """
     configured = store.settings.upload_incoming
     blobs = store.blobs
     incoming: BlobStore
     if configured:
         incoming = open_store(configured, store.settings)
-    elif isinstance(blobs, LocalStore):
-        incoming = LocalStore(Path(f"{blobs.root}-incoming"))
-    elif isinstance(blobs, MemoryStore):
-        incoming = MemoryStore(f"{blobs.url.removeprefix('memory://') or 'default'}-incoming")
-    elif blobs.url.startswith("s3://"):
-        from picstore.blobs.s3 import S3Store
-
-        if not isinstance(blobs, S3Store):
-            raise ConfigError(
-                f"direct uploads are not supported with {blobs!r}; set PICSTORE_UPLOAD_INCOMING"
-            )
-        options = blobs.options
-        prefix = f"incoming/{options.prefix}".rstrip("/")
-        url = f"s3://{options.bucket}/{prefix}"
-        # Same bucket, endpoint and credentials as the image store (they may have been given in code).
-        incoming = S3Store(replace(options, prefix=prefix, public_base_url=None), retry=blobs.retry, url=url)
+    elif isinstance(blobs, IncomingSibling):
+        incoming = blobs.incoming_sibling()
     else:
         raise ConfigError(f"direct uploads are not supported with {blobs.url}; set PICSTORE_UPLOAD_INCOMING")
     check_incoming(incoming, blobs)
@@ -106,44 +86,17 @@ def incoming_location(store: ImageStore) -> BlobStore:
 
 
 def check_incoming(incoming: BlobStore, blobs: BlobStore) -> None:
-    """Refuse an incoming location that the image store's public URLs could reach.
+    """Refuse an incoming location that the image store's public URLs (or its web server) could reach.
 
-    That is the image store itself, a directory inside a file store's root, or a prefix of the same bucket
-    inside the image store's prefix (the one the public-read policy opens). A bucket used whole (no
-    prefix) is public unless its URLs are presigned and no CDN base is set; then any prefix is private.
+    That is the image store itself, or anything the image store says it encloses
+    (:class:`~picstore.blobs.base.Encloses`: a directory inside a file store's root, a prefix inside the
+    public prefix of a bucket, any prefix of a bucket readable as a whole).
     """
     fix = "set PICSTORE_UPLOAD_INCOMING to a private location outside it"
     if incoming.url == blobs.url:
         raise ConfigError(f"the incoming location {incoming.url} is the image store itself: {fix}")
-    if isinstance(incoming, LocalStore) and isinstance(blobs, LocalStore):
-        if incoming.root.resolve().is_relative_to(blobs.root.resolve()):
-            raise ConfigError(
-                f"the incoming directory {incoming.root} lies inside the blob directory {blobs.root}, which "
-                f"may be served as it is: {fix} (such as {blobs.root}-incoming)"
-            )
-        return
-    if not (incoming.url.startswith("s3://") and blobs.url.startswith("s3://")):
-        return
-    from picstore.blobs.s3 import S3Store
-
-    if not (isinstance(incoming, S3Store) and isinstance(blobs, S3Store)):
-        return
-    inner, outer = incoming.options, blobs.options
-    if (inner.bucket, inner.endpoint) != (outer.bucket, outer.endpoint):
-        return
-    if not outer.prefix:
-        if outer.presign and outer.public_base_url is None:
-            return  # a private bucket: nothing in it is readable without a signed URL
-        raise ConfigError(
-            f"{blobs.url} is readable as a whole, so incoming uploads cannot be private in it: "
-            f"{fix}, in another bucket (s3://other-bucket/incoming)"
-        )
-    if inner.prefix == outer.prefix or inner.prefix.startswith(outer.prefix + "/"):
-        raise ConfigError(
-            f"the incoming location {incoming.url} lies inside {blobs.url}, the image prefix that the "
-            f"public-read policy opens: {fix} (such as s3://{outer.bucket}/uploads-private), or give the "
-            "image store another prefix"
-        )
+    if isinstance(blobs, Encloses) and (how := blobs.encloses(incoming)) is not None:
+        raise ConfigError(f"{how}: {fix}")
 
 
 def _hash_token(token: str) -> str:
@@ -157,7 +110,6 @@ class DirectUploads:
         self.store = store
         self.catalog = UploadCatalog(store.engine)
         self._incoming = incoming
-        self._signer: PostSigner | None = None
 
     @property
     def incoming(self) -> BlobStore:
@@ -169,15 +121,6 @@ class DirectUploads:
 
     def _store_for(self, url: str) -> BlobStore:
         return self.incoming if url == self.incoming.url else self.store.store_for(url)
-
-    def _post_signer(self) -> PostSigner | None:
-        if self._signer is None and self.incoming.url.startswith("s3://"):
-            from picstore.blobs.s3 import S3Store
-            from picstore.blobs.s3_post import PostSigner
-
-            if isinstance(self.incoming, S3Store):
-                self._signer = PostSigner(self.incoming.options)
-        return self._signer
 
     # --- the three steps ---------------------------------------------------------------------------
 
@@ -202,13 +145,14 @@ class DirectUploads:
         self.sweep()
         upload_id = new_id()
         ttl = self.store.settings.upload_ttl
-        signer = self._post_signer()
-        token = None if signer is not None else secrets.token_urlsafe(32)
+        incoming = self.incoming
+        # A store that signs POST policies takes the file itself; any other is sent it through picstore.
+        token = None if isinstance(incoming, DirectPost) else secrets.token_urlsafe(32)
         created = now_us()
         record = UploadRecord(
             id=upload_id,
             tenant_id=owner.id,
-            store=self.incoming.url,
+            store=incoming.url,
             key=upload_id,
             filename=filename,
             content_type=content_type,
@@ -218,8 +162,8 @@ class DirectUploads:
             created_us=created,
             expires_us=created + ttl * 1_000_000,
         )
-        if signer is not None:
-            post = signer.sign(record.key, content_type=content_type, max_bytes=size, expires_in=ttl)
+        if isinstance(incoming, DirectPost):
+            post = incoming.sign_post(record.key, content_type=content_type, max_bytes=size, expires_in=ttl)
             url, fields = post.url, post.fields
         else:
             url = self.store.urls.base_url + RECEIVE_PATH.format(upload_id=upload_id)

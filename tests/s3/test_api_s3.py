@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from picstore import ImageStore
-from picstore.blobs.s3 import CACHE_CONTROL, S3Store
+from picstore.blobs.base import IMMUTABLE_CACHE_CONTROL as CACHE_CONTROL
+from picstore.blobs.s3 import S3Store
 from picstore.blobs.s3_policy import setup_bucket
 from picstore.blobs.s3_post import PostSigner
 from picstore.errors import ConfigError

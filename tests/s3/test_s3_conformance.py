@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from picstore.blobs.s3 import CACHE_CONTROL, S3Store
+from picstore.blobs.base import IMMUTABLE_CACHE_CONTROL as CACHE_CONTROL
+from picstore.blobs.s3 import S3Store
 from picstore.errors import ConfigError, IntegrityError, NotFound, StorageError, StorageUnavailable
 from picstore.testing import BlobStoreConformance
 from tests.s3.conftest import FAST_RETRY, RGW, StoreFactory, s3_settings

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from picstore.blobs.s3 import CACHE_CONTROL, S3Store
+from picstore.blobs.base import IMMUTABLE_CACHE_CONTROL as CACHE_CONTROL
+from picstore.blobs.s3 import S3Store
 from picstore.blobs.s3_config import resolve
 from picstore.blobs.s3_policy import public_read_policy, setup_bucket
 from picstore.errors import ConfigError

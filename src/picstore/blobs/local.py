@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from picstore.blobs.base import PutMode, validate_key, validate_prefix
+from picstore.blobs.base import BlobStore, PutMode, validate_key, validate_prefix
 from picstore.errors import AlreadyExists, ConfigError, InvalidKey, NotFound, StorageError
 from picstore.models import BlobInfo, content_type_for_key
 
@@ -268,6 +268,21 @@ class LocalStore:
                 except FileNotFoundError:
                     continue  # deleted while we listed
                 yield _info(key, st)
+
+    # --- abilities (picstore.blobs.base) ------------------------------------------------------------
+
+    def incoming_sibling(self) -> LocalStore:
+        """The sibling directory ``<root>-incoming``: a web server in front of the root never reaches it."""
+        return LocalStore(Path(f"{self.root}-incoming"))
+
+    def encloses(self, other: BlobStore) -> str | None:
+        """How ``other`` lies inside this root (which may be served as it is), or None."""
+        if not isinstance(other, LocalStore) or not other._real_root.is_relative_to(self._real_root):
+            return None
+        return (
+            f"the incoming directory {other.root} lies inside the blob directory {self.root}, which may be "
+            f"served as it is (use a sibling such as {self.root}-incoming)"
+        )
 
     def public_url(self, key: str) -> str | None:
         """Always None: picstore serves local blobs itself (see :meth:`path_for`)."""

@@ -106,6 +106,10 @@ class MemoryStore:
         infos.sort(key=lambda i: i.key)
         return iter(infos)
 
+    def incoming_sibling(self) -> MemoryStore:
+        """A new, separate store ``memory://<name>-incoming`` (nothing serves memory stores directly)."""
+        return MemoryStore(f"{self.name or 'default'}-incoming")
+
     def public_url(self, key: str) -> str | None:
         """Always None: picstore serves memory blobs itself."""
         validate_key(key)

@@ -28,7 +28,15 @@ import obstore
 from obstore.exceptions import AlreadyExistsError, BaseError
 from obstore.store import S3Store as _ObstoreS3
 
-from picstore.blobs.base import PutMode, validate_key, validate_prefix
+from picstore.blobs.base import (
+    IMMUTABLE_CACHE_CONTROL,
+    BlobStore,
+    PresignedPost,
+    PutMode,
+    matches,
+    validate_key,
+    validate_prefix,
+)
 from picstore.blobs.s3_config import ProfileCredentials, S3Options, resolve
 from picstore.blobs.s3_errors import is_transport_error, retries_made, translate, translated
 from picstore.errors import (
@@ -45,7 +53,9 @@ if TYPE_CHECKING:
     from obstore import GetResult, ObjectMeta
     from obstore.store import ClientConfig, RetryConfig
 
-CACHE_CONTROL = "public, max-age=31536000, immutable"
+    from picstore.blobs.s3_policy import SetupResult
+    from picstore.blobs.s3_post import PostSigner
+
 #: User metadata holding the SHA-256 of the object's bytes (sent as ``x-amz-meta-sha256``).
 SHA256_ATTRIBUTE = "sha256"
 #: Above this size an overwrite goes up in parts; a create is always one PUT, the only request that can
@@ -95,6 +105,7 @@ class S3Store:
         self.options = options
         self.retry = retry or RetryPolicy()
         self.url = url or f"s3://{options.bucket}/{options.prefix}".rstrip("/")
+        self._signer: PostSigner | None = None
         client: ClientConfig = {
             "allow_http": bool(options.endpoint and options.endpoint.startswith("http://")),
             "connect_timeout": timedelta(seconds=self.retry.connect_timeout),
@@ -148,7 +159,11 @@ class S3Store:
         if mode not in ("create", "overwrite"):
             raise InvalidRequest(f"unknown put mode {mode!r}: use 'create' or 'overwrite'")
         digest = hashlib.sha256(data).hexdigest()
-        attributes = {"Content-Type": content_type, "Cache-Control": CACHE_CONTROL, SHA256_ATTRIBUTE: digest}
+        attributes = {
+            "Content-Type": content_type,
+            "Cache-Control": IMMUTABLE_CACHE_CONTROL,
+            SHA256_ATTRIBUTE: digest,
+        }
         attempt = 0
         while True:
             try:
@@ -225,6 +240,56 @@ class S3Store:
     def close(self) -> None:
         """Nothing to release: obstore's connection pool goes with the object."""
 
+    # --- abilities (picstore.blobs.base) ------------------------------------------------------------
+
+    def sign_post(self, key: str, *, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
+        """A presigned POST policy for exactly ``key`` (see :class:`~picstore.blobs.s3_post.PostSigner`)."""
+        if self._signer is None:
+            from picstore.blobs.s3_post import PostSigner
+
+            self._signer = PostSigner(self.options)
+        return self._signer.sign(key, content_type=content_type, max_bytes=max_bytes, expires_in=expires_in)
+
+    def incoming_sibling(self) -> S3Store:
+        """``s3://bucket/incoming/<prefix>``: the same bucket, endpoint and credentials (they may have been
+        given in code), outside the prefix that the public-read policy opens, and never on a CDN."""
+        prefix = f"incoming/{self.options.prefix}".rstrip("/")
+        options = replace(self.options, prefix=prefix, public_base_url=None)
+        return S3Store(options, retry=self.retry, url=f"s3://{self.options.bucket}/{prefix}")
+
+    def encloses(self, other: BlobStore) -> str | None:
+        """How ``other`` lies where this store's public reads reach, or None.
+
+        A prefix of the same bucket inside this store's prefix (the one the public-read policy opens) is
+        inside. A bucket used whole (no prefix) is public unless its URLs are presigned and no CDN base is
+        set; then any prefix is private.
+        """
+        if not isinstance(other, S3Store):
+            return None
+        inner, outer = other.options, self.options
+        if (inner.bucket, inner.endpoint) != (outer.bucket, outer.endpoint):
+            return None
+        if not outer.prefix:
+            if outer.presign and outer.public_base_url is None:
+                return None  # a private bucket: nothing in it is readable without a signed URL
+            return (
+                f"{self.url} is readable as a whole, so incoming uploads cannot be private in it "
+                "(use another bucket, such as s3://other-bucket/incoming)"
+            )
+        if inner.prefix == outer.prefix or inner.prefix.startswith(outer.prefix + "/"):
+            return (
+                f"the incoming location {other.url} lies inside {self.url}, the image prefix that the "
+                f"public-read policy opens (use another, such as s3://{outer.bucket}/uploads-private, or "
+                "give the image store another prefix)"
+            )
+        return None
+
+    def setup_bucket(self, *, public: bool | None = None) -> SetupResult:
+        """Create the bucket if missing and apply the public-read policy (see :mod:`.s3_policy`)."""
+        from picstore.blobs.s3_policy import setup_bucket
+
+        return setup_bucket(self, public=public)
+
     # --- helpers -----------------------------------------------------------------------------------
 
     def _head(self, key: str) -> tuple[ObjectMeta, dict[str, str]]:
@@ -260,10 +325,10 @@ class S3Store:
     def _check(self, key: str, result: GetResult, data: bytes) -> None:
         # reqwest notices a connection cut before Content-Length and obstore resumes with a Range request;
         # these checks are the last line, so that short or altered bytes are never returned as the blob.
-        if len(data) != result.meta["size"]:
+        if not matches(data, size=result.meta["size"], sha256=None):
             raise StorageUnavailable(
                 f"{self.where}: read {len(data)} of {result.meta['size']} bytes of {key!r}; try again later"
             )
         recorded = result.attributes.get(SHA256_ATTRIBUTE)
-        if recorded and hashlib.sha256(data).hexdigest() != recorded:
+        if recorded and not matches(data, sha256=recorded):
             raise IntegrityError(f"{self.where}: {key!r} does not match its recorded SHA-256")

@@ -9,11 +9,10 @@ one declared (one of the formats ingest accepts) and anything after the expiry.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from picstore.blobs.base import validate_key
+from picstore.blobs.base import PresignedPost, validate_key
 from picstore.blobs.s3_config import S3Options, botocore_client
 from picstore.blobs.s3_errors import translate_botocore
 from picstore.errors import InvalidRequest
@@ -21,15 +20,6 @@ from picstore.models import UPLOAD_CONTENT_TYPES, is_image_content_type
 
 #: The longest a presigned POST may stay valid: a leaked policy is useful to nobody for long.
 MAX_POST_TTL = 900
-
-
-@dataclass(frozen=True)
-class PresignedPost:
-    """Where a browser posts its file and the form fields to send before the ``file`` field."""
-
-    url: str
-    fields: dict[str, str]
-    expires_at: datetime
 
 
 class PostSigner:

@@ -144,16 +144,15 @@ def s3_setup(
     as_json: JsonOpt = False,
 ) -> None:
     """Create the bucket if it is missing and apply a public-read bucket policy to the stored images."""
-    from picstore.blobs.s3 import S3Store
-    from picstore.blobs.s3_policy import setup_bucket
+    from picstore.blobs.base import BucketSetup
 
     with open_store(as_json) as store:
-        if not isinstance(store.blobs, S3Store):
+        if not isinstance(store.blobs, BucketSetup):
             fail(
                 ConfigError(f"the store is {store.blobs.url}: set PICSTORE_STORAGE=s3://bucket/prefix"),
                 as_json,
             )
-        result = setup_bucket(store.blobs, public=public)
+        result = store.blobs.setup_bucket(public=public)
     if as_json:
         print_json({"bucket": result.bucket, "created": result.created, "public_read": result.public_read})
     else:

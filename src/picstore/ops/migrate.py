@@ -9,14 +9,13 @@ over a finished migration copies nothing. The source is never modified.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from picstore.blobs.base import BlobStore
-from picstore.errors import AlreadyExists, IntegrityError, PicstoreError
+from picstore.blobs.base import BlobStore, check_bytes
+from picstore.errors import AlreadyExists, PicstoreError
 from picstore.models import BlobLocation
 from picstore.store import ImageStore
 
@@ -38,14 +37,6 @@ class MigrationReport:
     def ok(self) -> bool:
         """True when every blob now lives, verified, in the target."""
         return not self.failed
-
-
-def check_bytes(data: bytes, loc: BlobLocation, where: str) -> None:
-    if len(data) != loc.size or hashlib.sha256(data).hexdigest() != loc.sha256:
-        raise IntegrityError(
-            f"{loc.key} in {where} does not match the catalog (size {len(data)} vs {loc.size}, or its "
-            "SHA-256 differs): run `picstore verify` to list damaged blobs"
-        )
 
 
 def copy_blob(store: ImageStore, loc: BlobLocation, target: BlobStore) -> bool:

@@ -6,9 +6,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from picstore.blobs.base import check_bytes
 from picstore.errors import IntegrityError, NotFound
 from picstore.models import BlobLocation
-from picstore.ops.migrate import Progress, check_bytes
+from picstore.ops.migrate import Progress
 from picstore.store import ImageStore
 
 

@@ -6,7 +6,6 @@ content type picstore recorded, never one guessed from the bytes.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -18,12 +17,11 @@ from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from picstore.blobs.base import validate_key
+from picstore.blobs.base import IMMUTABLE_CACHE_CONTROL, LocalFiles, matches, validate_key
 from picstore.errors import NotFound, PicstoreError
 from picstore.store import ImageStore
 from picstore.web.metrics import Metrics
 
-IMMUTABLE = "public, max-age=31536000, immutable"
 log = logging.getLogger("picstore.web")
 
 
@@ -31,7 +29,7 @@ def blob_headers(etag: str, content_type: str) -> dict[str, str]:
     """Headers every response carrying blob bytes has."""
     return {
         "ETag": etag,
-        "Cache-Control": IMMUTABLE,
+        "Cache-Control": IMMUTABLE_CACHE_CONTROL,
         "X-Content-Type-Options": "nosniff",
         "Content-Type": content_type,
         "Accept-Ranges": "bytes",
@@ -63,9 +61,8 @@ def router(store: ImageStore) -> APIRouter:
             return Response(
                 status_code=304, headers={k: v for k, v in headers.items() if k != "Content-Type"}
             )
-        path_for = getattr(blobs, "path_for", None)
-        if path_for is not None:
-            path = path_for(loc.key)
+        if isinstance(blobs, LocalFiles):
+            path = blobs.path_for(loc.key)
             try:
                 stat = path.stat()
             except FileNotFoundError:
@@ -168,7 +165,7 @@ class BlobCache:
             body = blobs.get(loc.key)
         except PicstoreError:
             return None  # the full path answers with the right problem
-        if len(body) != loc.size or hashlib.sha256(body).hexdigest() != loc.sha256:
+        if not matches(body, size=loc.size, sha256=loc.sha256):
             return None
         etag = f'"{loc.sha256}"'
         plain = [(k.lower().encode(), v.encode()) for k, v in blob_headers(etag, loc.content_type).items()]
