@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from base64 import b32encode
 
-from picstore.models import EXTENSIONS
+from picstore.formats import EXTENSIONS
+
+#: A tenant's slug: 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit. The API
+#: schema (``web/schemas.py``) publishes this same pattern.
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_SLUG = re.compile(SLUG_PATTERN.removeprefix("^").removesuffix("$"))
+
+
+def is_slug(text: str) -> bool:
+    """True when ``text`` is a valid tenant slug (:data:`SLUG_PATTERN`)."""
+    return _SLUG.fullmatch(text) is not None
 
 
 def new_id(nbytes: int = 15) -> str:

@@ -6,55 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-#: The content type picstore sends for each stored format. Nothing else is ever served.
-CONTENT_TYPES: dict[str, str] = {
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "gif": "image/gif",
-    "avif": "image/avif",
-}
-
-#: File extension used in blob keys for each stored format.
-EXTENSIONS: dict[str, str] = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "avif": "avif"}
-
-
-def content_type_for(fmt: str) -> str:
-    """The content type of a stored format; ``application/octet-stream`` for anything unknown."""
-    return CONTENT_TYPES.get(fmt, "application/octet-stream")
-
-
-#: Content type by key extension: the reverse of :data:`EXTENSIONS` (plus the ``jpeg`` spelling).
-_TYPE_BY_EXTENSION: dict[str, str] = {ext: CONTENT_TYPES[fmt] for fmt, ext in EXTENSIONS.items()} | {
-    "jpeg": CONTENT_TYPES["jpeg"]
-}
-
-
-def content_type_for_key(key: str) -> str | None:
-    """The content type a blob key's extension names (``img/../x.jpg`` -> ``image/jpeg``); None if none."""
-    _, dot, ext = key.rpartition(".")
-    return _TYPE_BY_EXTENSION.get(ext.lower()) if dot else None
-
-
-#: What a direct upload may declare: the source formats ingest accepts, and nothing else (no SVG, no
-#: parameters). The bytes decide the format all the same; this is what a presigned POST policy pins.
-UPLOAD_CONTENT_TYPES: frozenset[str] = frozenset(
-    {
-        "image/jpeg",
-        "image/png",
-        "image/gif",
-        "image/webp",
-        "image/avif",
-        "image/heic",
-        "image/heif",
-        "image/tiff",
-    }
-)
-
-
-def is_image_content_type(content_type: str) -> bool:
-    """True for a content type a direct upload may declare (one of :data:`UPLOAD_CONTENT_TYPES`)."""
-    return content_type in UPLOAD_CONTENT_TYPES
+# The format tables live in picstore.formats; these names stay importable from here for existing code.
+from picstore.formats import CONTENT_TYPES as CONTENT_TYPES
+from picstore.formats import EXTENSIONS as EXTENSIONS
+from picstore.formats import UPLOAD_CONTENT_TYPES as UPLOAD_CONTENT_TYPES
+from picstore.formats import content_type_for as content_type_for
+from picstore.formats import content_type_for_key as content_type_for_key
+from picstore.formats import is_image_content_type as is_image_content_type
 
 
 @dataclass(frozen=True)

@@ -26,15 +26,14 @@ from picstore.catalog import Catalog, create_catalog_engine, upgrade
 from picstore.catalog.repository import now_us
 from picstore.delivery.urls import UrlBuilder
 from picstore.errors import AlreadyExists, InvalidRequest, NotFound, TooLarge
+from picstore.formats import content_type_for
 from picstore.ingest import IngestOptions, Rendition, ingest
-from picstore.keys import clean_filename, hash_api_key, master_key, new_id, variant_key
-from picstore.models import BlobLocation, Image, Page, Tenant, Variant, content_type_for
+from picstore.keys import clean_filename, hash_api_key, is_slug, master_key, new_id, variant_key
+from picstore.models import BlobLocation, Image, Page, Tenant, Variant
 from picstore.settings import Settings, load_settings
 
 Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 TenantRef = str | Tenant
-
-_SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 class ImageStore:
@@ -90,7 +89,7 @@ class ImageStore:
 
     def create_tenant(self, slug: str, name: str | None = None) -> tuple[Tenant, str]:
         """Create a tenant; returns it and its API key, which is shown only this once."""
-        if not (1 <= len(slug) <= 64) or not set(slug) <= _SLUG_CHARS or not slug[0].isalnum():
+        if not is_slug(slug):
             raise InvalidRequest(
                 f"invalid tenant slug {slug!r}: use 1-64 lowercase letters, digits, '-' or '_', "
                 "starting with a letter or digit"

@@ -38,8 +38,9 @@ from picstore.errors import (
     TooLarge,
     UnsupportedFormat,
 )
+from picstore.formats import UPLOAD_CONTENT_TYPES, is_image_content_type
 from picstore.keys import clean_filename, new_id
-from picstore.models import UPLOAD_CONTENT_TYPES, Image, Tenant, is_image_content_type
+from picstore.models import Image, Tenant
 from picstore.store import ImageStore, TenantRef
 
 log = logging.getLogger(__name__)

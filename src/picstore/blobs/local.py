@@ -22,7 +22,8 @@ from urllib.parse import unquote, urlsplit
 
 from picstore.blobs.base import BlobStore, PutMode, validate_key, validate_prefix
 from picstore.errors import AlreadyExists, ConfigError, InvalidKey, NotFound, StorageError
-from picstore.models import BlobInfo, content_type_for_key
+from picstore.formats import content_type_for_key
+from picstore.models import BlobInfo
 
 TMP_DIR = ".tmp"
 FILE_MODE = 0o644  # readable by a front web server (nginx, lighttpd) running as another user

@@ -47,7 +47,8 @@ from picstore.errors import (
     NotFound,
     StorageUnavailable,
 )
-from picstore.models import BlobInfo, content_type_for_key
+from picstore.formats import content_type_for_key
+from picstore.models import BlobInfo
 
 if TYPE_CHECKING:
     from obstore import GetResult, ObjectMeta

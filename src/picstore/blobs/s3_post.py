@@ -16,7 +16,7 @@ from picstore.blobs.base import PresignedPost, validate_key
 from picstore.blobs.s3_config import S3Options, botocore_client
 from picstore.blobs.s3_errors import translate_botocore
 from picstore.errors import InvalidRequest
-from picstore.models import UPLOAD_CONTENT_TYPES, is_image_content_type
+from picstore.formats import UPLOAD_CONTENT_TYPES, is_image_content_type
 
 #: The longest a presigned POST may stay valid: a leaked policy is useful to nobody for long.
 MAX_POST_TTL = 900

@@ -17,24 +17,10 @@ from typing import Any
 
 import pyvips
 
+from picstore.formats import label
 from picstore.ingest import frames
 from picstore.ingest.headers import Header
 from picstore.ingest.libvips import decoder_errors
-
-_NAMES = {
-    "jpeg": "JPEG",
-    "png": "PNG",
-    "gif": "GIF",
-    "webp": "WebP",
-    "tiff": "TIFF",
-    "avif": "AVIF",
-    "heic": "HEIC",
-}
-
-
-def format_name(fmt: str) -> str:
-    """The name a person knows ``fmt`` by, for messages."""
-    return _NAMES.get(fmt, fmt.upper())
 
 
 def can_shrink_on_load(header: Header) -> bool:
@@ -49,7 +35,7 @@ def load(data: bytes, header: Header, *, shrink: int = 1, sequential: bool = Fal
     stream that keeps only a few scanlines in memory; an image that must be rotated or flipped is
     decoded for random access instead, since libvips cannot rotate a stream.
     """
-    name = format_name(header.format)
+    name = label(header.format)
     with decoder_errors(name):
         if header.format == "heic":
             return frames.load_heic(data)

@@ -1,20 +1,49 @@
-"""Ingest limits and encoding choices: one frozen object, built by the store from Settings."""
+"""Ingest limits and encoding choices: one frozen object, built by the store from Settings.
+
+Invariant: :class:`~picstore.settings.Settings` is the one source of every default and range. A field
+here takes its default from the setting of the same name and is checked against that setting's bounds,
+so code that builds IngestOptions directly (tests, tools) gets exactly what configuration would allow.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
+from typing import Any
+
+import annotated_types
 
 from picstore.errors import ConfigError
+from picstore.formats import STORED_FORMATS
 from picstore.settings import DEFAULT_VARIANTS as SETTINGS_DEFAULT_VARIANTS
+from picstore.settings import Settings
 from picstore.variants.spec import parse_spec
 
-#: Formats a variant can be rendered in.
-VARIANT_FORMATS = ("jpeg", "webp", "avif", "png", "gif")
+#: Formats a variant can be rendered in: the stored formats.
+VARIANT_FORMATS = STORED_FORMATS
 
 #: Default variant presets, name -> spec string (grammar in ``picstore.variants.spec`` and docs/ingest.md).
 DEFAULT_VARIANTS: Mapping[str, str] = MappingProxyType(SETTINGS_DEFAULT_VARIANTS)
+
+
+def _default(name: str) -> Any:
+    return Settings.model_fields[name].get_default(call_default_factory=True)
+
+
+def bounds(name: str) -> tuple[int | None, int | None]:
+    """The inclusive (low, high) range of the integer setting ``name``; None where it is open."""
+    low = high = None
+    for rule in Settings.model_fields[name].metadata:
+        if isinstance(rule, annotated_types.Ge):
+            low = int(rule.ge)  # type: ignore[call-overload]
+        elif isinstance(rule, annotated_types.Gt):
+            low = int(rule.gt) + 1  # type: ignore[call-overload]
+        elif isinstance(rule, annotated_types.Le):
+            high = int(rule.le)  # type: ignore[call-overload]
+        elif isinstance(rule, annotated_types.Lt):
+            high = int(rule.lt) - 1  # type: ignore[call-overload]
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -28,20 +57,20 @@ class IngestOptions:
     ``variant_formats`` lists the formats each preset is rendered in.
     """
 
-    max_bytes: int = 30_000_000
-    max_pixels: int = 50_000_000
-    max_total_pixels: int = 500_000_000
-    max_side: int = 4096
-    jpeg_quality: int = 85
-    webp_quality: int = 80
-    webp_effort: int = 2
+    max_bytes: int = _default("max_bytes")
+    max_pixels: int = _default("max_pixels")
+    max_total_pixels: int = _default("max_total_pixels")
+    max_side: int = _default("max_side")
+    jpeg_quality: int = _default("jpeg_quality")
+    webp_quality: int = _default("webp_quality")
+    webp_effort: int = _default("webp_effort")
     variants: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_VARIANTS))
-    variant_formats: tuple[str, ...] = ("jpeg", "webp")
+    variant_formats: tuple[str, ...] = _default("variant_formats")
     #: Frames an animation may declare (security.md: a 500-frame GIF is refused from its header).
-    max_frames: int = 300
+    max_frames: int = _default("max_frames")
     #: AVIF variants (only when "avif" is in ``variant_formats``; ~2 s per 1600 px image at effort 4).
-    avif_quality: int = 55
-    avif_effort: int = 4
+    avif_quality: int = _default("avif_quality")
+    avif_effort: int = _default("avif_effort")
 
     @classmethod
     def from_settings(cls, settings: object) -> IngestOptions:
@@ -66,11 +95,11 @@ class IngestOptions:
         for fmt in self.variant_formats:
             if fmt not in VARIANT_FORMATS:
                 raise ConfigError(f"unknown variant format {fmt!r}: use {', '.join(VARIANT_FORMATS)}")
-        for key in ("max_bytes", "max_pixels", "max_total_pixels", "max_side", "max_frames"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{key} must be at least 1")
-        for key in ("jpeg_quality", "webp_quality", "avif_quality"):
-            if not 1 <= getattr(self, key) <= 100:
-                raise ConfigError(f"{key} must be 1 to 100")
-        if not (0 <= self.webp_effort <= 6 and 0 <= self.avif_effort <= 9):
-            raise ConfigError("webp_effort must be 0 to 6 and avif_effort 0 to 9")
+        for f in fields(self):
+            if f.type != "int":
+                continue
+            low, high = bounds(f.name)
+            value = getattr(self, f.name)
+            if (low is not None and value < low) or (high is not None and value > high):
+                allowed = f"at least {low}" if high is None else f"{low} to {high}"
+                raise ConfigError(f"{f.name} must be {allowed}")

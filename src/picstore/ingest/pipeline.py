@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 
 import pyvips
 
+from picstore.formats import label as format_label
 from picstore.ingest import decode, limits
 from picstore.ingest.encode import encoding_for, rendition
 from picstore.ingest.headers import Header, read_header
@@ -58,7 +59,7 @@ class _Upload:
 
     @property
     def name(self) -> str:
-        return decode.format_name(self.format)
+        return format_label(self.format)
 
 
 Step = tuple[str, Callable[[_Upload], None]]

@@ -17,17 +17,7 @@ from __future__ import annotations
 import re
 
 from picstore.errors import CorruptImage, NotAnImage, UnsupportedFormat
-
-#: Source formats the pipeline takes, with the name a person knows them by.
-ACCEPTED: dict[str, str] = {
-    "jpeg": "JPEG",
-    "png": "PNG/APNG",
-    "gif": "GIF",
-    "webp": "WebP",
-    "avif": "AVIF",
-    "heic": "HEIC/HEIF",
-    "tiff": "TIFF",
-}
+from picstore.formats import ACCEPTED
 
 #: The sentence every refusal of a format ends with.
 ACCEPTED_SENTENCE = "accepted formats are " + ", ".join(ACCEPTED.values())

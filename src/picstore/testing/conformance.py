@@ -16,7 +16,8 @@ import pytest
 
 from picstore.blobs.base import BlobStore
 from picstore.errors import AlreadyExists, InvalidKey, NotFound
-from picstore.models import BlobInfo, content_type_for_key
+from picstore.formats import content_type_for_key
+from picstore.models import BlobInfo
 from picstore.testing.abilities import AbilityConformance
 from picstore.testing.cases import MALFORMED_KEYS, MALFORMED_PREFIXES, VERBS, call
 

@@ -27,8 +27,10 @@ from picstore.web.metrics import Metrics
 from picstore.web.schemas import (
     ID_PATTERN,
     IDEMPOTENCY_KEY_PATTERN,
+    MAX_TEXT,
     ImageOut,
     ImagePage,
+    clean_text,
     problem_responses,
 )
 
@@ -43,7 +45,6 @@ IdempotencyKey = Annotated[
         description="Retrying a request with the same key answers with the image the first one made.",
     ),
 ]
-_MAX_ALT = 2000
 
 _IMAGE_FORM: dict[str, Any] = {
     "requestBody": {
@@ -55,7 +56,7 @@ _IMAGE_FORM: dict[str, Any] = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary", "description": "The image."},
-                        "alt": {"type": "string", "maxLength": _MAX_ALT, "description": "Alternative text."},
+                        "alt": {"type": "string", "maxLength": MAX_TEXT, "description": "Alternative text."},
                     },
                 }
             }
@@ -75,15 +76,6 @@ def counted_upload(metrics: Metrics) -> Iterator[list[Image]]:
         raise
     for image in done:
         metrics.accepted(image)
-
-
-def clean_text(value: str | None, what: str, limit: int = _MAX_ALT) -> str | None:
-    """Free text for the catalog: at most ``limit`` characters, no control characters."""
-    if value is None:
-        return None
-    if len(value) > limit or any(not ch.isprintable() and ch not in "\t\n\r" for ch in value):
-        raise InvalidRequest(f"{what} must be printable text of at most {limit} characters")
-    return value
 
 
 async def run_ingest(request: Request, fn: Callable[[], Image]) -> Image:

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from picstore.models import UPLOAD_CONTENT_TYPES
+from picstore.errors import InvalidRequest
+from picstore.formats import UPLOAD_CONTENT_TYPES
+from picstore.keys import SLUG_PATTERN
 
 #: Image and upload ids: lowercase base32, as :func:`picstore.keys.new_id` makes them.
 ID_PATTERN = r"^[a-z2-7]{1,64}$"
 #: Visible ASCII only, so a key can be logged and stored anywhere.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 _PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+#: The longest free text (alt text, filenames) the catalog takes.
+MAX_TEXT = 2000
 #: Free text stored in the catalog: no control characters (PostgreSQL refuses NUL), bounded.
-Text = Annotated[str, Field(max_length=2000, pattern=_PRINTABLE)]
+Text = Annotated[str, Field(max_length=MAX_TEXT, pattern=_PRINTABLE)]
+_TEXT = re.compile(_PRINTABLE)
+
+
+def clean_text(value: str | None, what: str) -> str | None:
+    """Free text from a form field, held to the rule of :data:`Text` (which JSON bodies are held to)."""
+    if value is None:
+        return None
+    if len(value) > MAX_TEXT or not _TEXT.fullmatch(value):
+        raise InvalidRequest(f"{what} must be printable text of at most {MAX_TEXT} characters")
+    return value
 
 
 class Problem(BaseModel):

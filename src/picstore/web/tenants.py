@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
+from picstore.keys import SLUG_PATTERN
 from picstore.models import Tenant
 from picstore.store import ImageStore
 from picstore.web.auth import require_admin
 from picstore.web.schemas import (
-    SLUG_PATTERN,
     TenantCreated,
     TenantIn,
     TenantList,
