@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from picstore import ImageStore
+from picstore.direct_uploads import incoming_location
 from picstore.errors import ConfigError
 from picstore.settings import load_settings
-from picstore.uploads import incoming_location
 
 ENDPOINT = "http://127.0.0.1:9"  # nothing listens: a request would fail loudly
 

@@ -21,9 +21,9 @@ from picstore.blobs.base import IMMUTABLE_CACHE_CONTROL as CACHE_CONTROL
 from picstore.blobs.s3 import S3Store
 from picstore.blobs.s3_policy import setup_bucket
 from picstore.blobs.s3_post import PostSigner
+from picstore.direct_uploads import incoming_location
 from picstore.errors import ConfigError
 from picstore.settings import load_settings
-from picstore.uploads import incoming_location
 from tests.helpers import make_jpeg
 from tests.http_support import ADMIN_KEY, Api, api_for
 from tests.s3.conftest import RGW, s3_settings

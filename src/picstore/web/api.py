@@ -2,28 +2,23 @@
 
 Every route is scoped to the caller's tenant (:mod:`picstore.web.auth`). The store's work (ingest,
 catalog, blobs) is blocking, so it runs in worker threads; only reading the body happens on the event loop.
-An upload's ingest runs through :func:`run_ingest` (bounded), the rest in Starlette's thread pool.
+An upload's ingest runs through :meth:`~picstore.web.publish.Publisher.ingest` (bounded), the rest in
+Starlette's thread pool. Every route answers the model it declares (``ImageOut``, ``ImagePage``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from functools import partial
 from typing import Annotated, Any
 
-from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from picstore.errors import InvalidRequest, PicstoreError
-from picstore.models import Image
-from picstore.store import ImageStore
-from picstore.uploads import is_reserved_idempotency_key
+from picstore.direct_uploads import is_reserved_idempotency_key
+from picstore.errors import InvalidRequest
 from picstore.web.auth import TenantDep
+from picstore.web.deps import PublisherDep, StoreDep
 from picstore.web.forms import FormRules, read_form
-from picstore.web.metrics import Metrics
+from picstore.web.publish import image_out
 from picstore.web.schemas import (
     ID_PATTERN,
     IDEMPOTENCY_KEY_PATTERN,
@@ -65,35 +60,6 @@ _IMAGE_FORM: dict[str, Any] = {
 }
 
 
-@contextmanager
-def counted_upload(metrics: Metrics) -> Iterator[list[Image]]:
-    """Count an upload as accepted (when the block appends its image) or refused with its error code."""
-    done: list[Image] = []
-    try:
-        yield done
-    except PicstoreError as exc:
-        metrics.refused(exc.code)
-        raise
-    for image in done:
-        metrics.accepted(image)
-
-
-async def run_ingest(request: Request, fn: Callable[[], Image]) -> Image:
-    """Run an upload's ingest in a worker thread, at most ``app.state.ingest_limiter`` at once.
-
-    Ingest is CPU-bound and takes tens of MB per large image: more at once than there are cores only
-    costs memory. Requests beyond the limit wait here, their bodies already spooled.
-    """
-    limiter: CapacityLimiter = request.app.state.ingest_limiter
-    return await to_thread.run_sync(fn, limiter=limiter)
-
-
-def image_response(store: ImageStore, image: Image, status_code: int = 200) -> JSONResponse:
-    """The Image JSON (the shape of ``picstore put --json``) as a response."""
-    headers = {"Location": f"/v1/images/{image.id}"} if status_code == 201 else None
-    return JSONResponse(store.describe(image), status_code=status_code, headers=headers)
-
-
 @router.post(
     "",
     status_code=201,
@@ -103,15 +69,18 @@ def image_response(store: ImageStore, image: Image, status_code: int = 200) -> J
     summary="Upload an image",
 )
 async def create_image(
-    request: Request, tenant: TenantDep, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
+    request: Request,
+    response: Response,
+    tenant: TenantDep,
+    store: StoreDep,
+    publisher: PublisherDep,
+    idempotency_key: IdempotencyKey = None,
+) -> ImageOut:
     """Check, clean and store the image in the form's ``file`` part (multipart/form-data).
 
     The body is streamed to a temporary file and refused with 413 as soon as it passes the byte limit.
     """
-    store: ImageStore = request.app.state.store
-    metrics: Metrics = request.app.state.metrics
-    with counted_upload(metrics) as accepted:
+    with publisher.counting():
         if idempotency_key is not None and is_reserved_idempotency_key(idempotency_key):
             raise InvalidRequest("Idempotency-Key values starting with 'upload:' are reserved")
         rules = FormRules(max_file_bytes=store.settings.max_bytes, fields=frozenset({"alt"}))
@@ -120,9 +89,8 @@ async def create_image(
             put = partial(
                 store.put, form.stream, tenant, form.filename, alt=alt, idempotency_key=idempotency_key
             )
-            image = await run_ingest(request, put)
-        accepted.append(image)
-    return await run_in_threadpool(image_response, store, image, 201)
+            image = await publisher.ingest(put)
+    return await publisher.created(image, response)
 
 
 @router.get(
@@ -132,17 +100,16 @@ async def create_image(
     summary="List the tenant's images",
 )
 def list_images(
-    request: Request,
     tenant: TenantDep,
+    store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="Images per page.")] = 50,
     cursor: Annotated[
         str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of a page.")
     ] = None,
-) -> JSONResponse:
+) -> ImagePage:
     """The tenant's images, newest first, ``limit`` at a time."""
-    store: ImageStore = request.app.state.store
     page = store.list(tenant, limit=limit, cursor=cursor)
-    return JSONResponse({"items": [store.describe(i) for i in page.items], "next_cursor": page.next_cursor})
+    return ImagePage(items=[image_out(store, i) for i in page.items], next_cursor=page.next_cursor)
 
 
 @router.get(
@@ -151,10 +118,9 @@ def list_images(
     responses=problem_responses(400, 401, 404, 503),
     summary="Describe an image",
 )
-def get_image(image_id: ImageId, request: Request, tenant: TenantDep) -> JSONResponse:
+def get_image(image_id: ImageId, tenant: TenantDep, store: StoreDep) -> ImageOut:
     """One of the tenant's images, with the URLs of its master and variants."""
-    store: ImageStore = request.app.state.store
-    return image_response(store, store.get(image_id, tenant))
+    return image_out(store, store.get(image_id, tenant))
 
 
 @router.delete(
@@ -164,8 +130,7 @@ def get_image(image_id: ImageId, request: Request, tenant: TenantDep) -> JSONRes
     responses=problem_responses(400, 401, 404, 503),
     summary="Delete an image",
 )
-def delete_image(image_id: ImageId, request: Request, tenant: TenantDep) -> Response:
+def delete_image(image_id: ImageId, tenant: TenantDep, store: StoreDep) -> Response:
     """Delete one of the tenant's images. Blobs no other image uses are removed by ``picstore gc``."""
-    store: ImageStore = request.app.state.store
     store.delete(image_id, tenant)
     return Response(status_code=204)

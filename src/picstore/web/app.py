@@ -7,9 +7,6 @@ error leaves as ``application/problem+json`` (:mod:`picstore.web.problems`).
 
 from __future__ import annotations
 
-import os
-
-from anyio import CapacityLimiter
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -17,10 +14,9 @@ from starlette.types import Receive, Scope, Send
 import picstore
 from picstore.errors import PicstoreError
 from picstore.store import ImageStore
-from picstore.uploads import DirectUploads
-from picstore.web import api, serve, tenants, uploads
+from picstore.web import api, deps, serve, tenants, upload_routes
 from picstore.web.limits import BodyGuard, BodyLimits
-from picstore.web.metrics import Metrics, Observe
+from picstore.web.metrics import Observe
 from picstore.web.problems import install, problem
 from picstore.web.schemas import problem_responses
 
@@ -61,11 +57,7 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.store = store
-    app.state.metrics = metrics = Metrics()
-    app.state.uploads = DirectUploads(store)
-    # Ingests at once (see api.run_ingest): two per core keeps the cores busy while one writes blobs.
-    app.state.ingest_limiter = CapacityLimiter(2 * (os.cpu_count() or 1))
+    metrics = deps.install(app, store)
     install(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and readiness")
@@ -89,7 +81,7 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
         return Response(metrics.render(), media_type=metrics.content_type)
 
     app.include_router(api.router)
-    app.include_router(uploads.router)
+    app.include_router(upload_routes.router)
     app.include_router(tenants.router)
     app.include_router(serve.router(store))
     guard = limits or BodyLimits(

@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from picstore.errors import Forbidden, Unauthorized
 from picstore.models import Tenant
-from picstore.store import ImageStore
+from picstore.web.deps import StoreDep
 
 _tenant_scheme = HTTPBearer(
     scheme_name="TenantKey", description="A tenant's API key (picstore tenant create).", auto_error=False
@@ -38,10 +38,10 @@ def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
 
 def current_tenant(
     request: Request,
+    store: StoreDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_tenant_scheme)],
 ) -> Tenant:
     """The tenant whose API key the request carries; 401 without a valid one."""
-    store: ImageStore = request.app.state.store
     tenant = store.authenticate(_bearer(credentials))
     if tenant is None:
         raise Unauthorized("that API key is not valid")
@@ -50,11 +50,10 @@ def current_tenant(
 
 
 def require_admin(
-    request: Request,
+    store: StoreDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_admin_scheme)],
 ) -> None:
     """Pass only requests carrying the admin key; 403 when no admin key is configured."""
-    store: ImageStore = request.app.state.store
     expected = store.settings.admin_key
     if not expected:
         raise Forbidden("tenant management over HTTP is off: set PICSTORE_ADMIN_KEY, or use the CLI")

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from picstore.errors import InvalidRequest
 from picstore.formats import UPLOAD_CONTENT_TYPES
@@ -72,6 +72,11 @@ class ImageOut(BaseModel):
     variants: dict[str, dict[str, VariantOut]] = Field(
         description="Variant name -> format -> rendition, e.g. variants['thumb']['webp'].url"
     )
+
+    @field_serializer("created_at")
+    def _iso(self, value: datetime) -> str:
+        # As ImageStore.describe (and so `picstore put --json`) writes it: ISO 8601 with the UTC offset.
+        return value.isoformat()
 
 
 class ImagePage(BaseModel):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 
 from picstore.keys import SLUG_PATTERN
 from picstore.models import Tenant
-from picstore.store import ImageStore
 from picstore.web.auth import require_admin
+from picstore.web.deps import StoreDep
 from picstore.web.schemas import (
     TenantCreated,
     TenantIn,
@@ -34,17 +34,15 @@ def _out(tenant: Tenant) -> TenantOut:
     responses=problem_responses(400, 401, 403, 409, 503),
     summary="Create a tenant",
 )
-def create_tenant(body: TenantIn, request: Request) -> TenantCreated:
+def create_tenant(body: TenantIn, store: StoreDep) -> TenantCreated:
     """Create a tenant; the answer carries its API key, which is shown only this once."""
-    store: ImageStore = request.app.state.store
     tenant, api_key = store.create_tenant(body.slug, body.name)
     return TenantCreated(**_out(tenant).model_dump(), api_key=api_key)
 
 
 @router.get("", response_model=TenantList, responses=problem_responses(401, 403, 503), summary="List tenants")
-def list_tenants(request: Request) -> TenantList:
+def list_tenants(store: StoreDep) -> TenantList:
     """Every tenant, by slug."""
-    store: ImageStore = request.app.state.store
     return TenantList(items=[_out(t) for t in store.tenants()])
 
 
@@ -54,7 +52,6 @@ def list_tenants(request: Request) -> TenantList:
     responses=problem_responses(401, 403, 404, 503),
     summary="Get a tenant",
 )
-def get_tenant(slug: Slug, request: Request) -> TenantOut:
+def get_tenant(slug: Slug, store: StoreDep) -> TenantOut:
     """One tenant."""
-    store: ImageStore = request.app.state.store
     return _out(store.tenant(slug))

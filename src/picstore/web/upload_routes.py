@@ -2,7 +2,7 @@
 
 The client's code path is the same for both stores: ``POST /v1/uploads`` answers a ``url`` and ``fields``;
 the client POSTs the fields and then its file as ``file`` (multipart) to the url, and finally calls
-``POST /v1/uploads/{id}/complete``, which runs the whole ingest. See :mod:`picstore.uploads`.
+``POST /v1/uploads/{id}/complete``, which runs the whole ingest. See :mod:`picstore.direct_uploads`.
 """
 
 from __future__ import annotations
@@ -12,16 +12,12 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from picstore.errors import PicstoreError
-from picstore.store import ImageStore
-from picstore.uploads import DirectUploads
-from picstore.web.api import counted_upload, image_response, run_ingest
 from picstore.web.auth import TenantDep
+from picstore.web.deps import PublisherDep, UploadsDep
 from picstore.web.forms import FormRules, read_form
-from picstore.web.metrics import Metrics
 from picstore.web.problems import problem
 from picstore.web.schemas import ID_PATTERN, CompleteIn, ImageOut, UploadIn, UploadOut, problem_responses
 
@@ -49,11 +45,6 @@ _RECEIVE_FORM: dict[str, Any] = {
 }
 
 
-def _uploads(request: Request) -> DirectUploads:
-    uploads: DirectUploads = request.app.state.uploads
-    return uploads
-
-
 @router.post(
     "",
     status_code=201,
@@ -61,15 +52,13 @@ def _uploads(request: Request) -> DirectUploads:
     responses=problem_responses(400, 401, 413, 415, 503),
     summary="Prepare a direct upload",
 )
-def create_upload(body: UploadIn, request: Request, tenant: TenantDep) -> UploadOut:
+def create_upload(body: UploadIn, tenant: TenantDep, uploads: UploadsDep) -> UploadOut:
     """Where to send a file of ``bytes`` bytes: POST ``fields``, then the file as ``file``, to ``url``.
 
     With S3 the url is the bucket, and its POST policy allows exactly this key, 1 to ``bytes`` bytes, the
     declared ``content_type`` and at most 15 minutes. Otherwise the url is picstore's own.
     """
-    ticket = _uploads(request).create(
-        tenant, filename=body.filename, content_type=body.content_type, size=body.bytes
-    )
+    ticket = uploads.create(tenant, filename=body.filename, content_type=body.content_type, size=body.bytes)
     return UploadOut(
         upload_id=ticket.upload_id, url=ticket.url, fields=ticket.fields, expires_at=ticket.expires_at
     )
@@ -83,11 +72,10 @@ def create_upload(body: UploadIn, request: Request, tenant: TenantDep) -> Upload
     responses=problem_responses(400, 403, 404, 408, 409, 413),
     summary="Receive the file of a direct upload (stores other than S3)",
 )
-async def receive_file(upload_id: UploadId, request: Request) -> Response:
+async def receive_file(upload_id: UploadId, request: Request, uploads: UploadsDep) -> Response:
     """The upload URL picstore hands out when the store is not S3. Authorised by the form's token, like an
     S3 POST policy: no API key, so a browser can post here directly, from any origin. The fields must come
     before the file (as S3 requires too); a form they do not authorise is refused before its file is read."""
-    uploads = _uploads(request)
     try:
         record = await run_in_threadpool(uploads.pending, upload_id)
 
@@ -125,17 +113,19 @@ async def receive_file(upload_id: UploadId, request: Request) -> Response:
     summary="Publish a direct upload",
 )
 async def complete_upload(
-    upload_id: UploadId, request: Request, tenant: TenantDep, body: CompleteIn | None = None
-) -> JSONResponse:
+    upload_id: UploadId,
+    response: Response,
+    tenant: TenantDep,
+    uploads: UploadsDep,
+    publisher: PublisherDep,
+    body: CompleteIn | None = None,
+) -> ImageOut:
     """Run the whole ingest on the uploaded file, publish the image and delete the incoming object.
 
     A file that is refused is deleted and answered with its code (``not_an_image``, ...). Calling this
     again after success answers with the same image.
     """
-    store: ImageStore = request.app.state.store
-    metrics: Metrics = request.app.state.metrics
-    complete = partial(_uploads(request).complete, upload_id, tenant, alt=body.alt if body else None)
-    with counted_upload(metrics) as accepted:
-        image = await run_ingest(request, complete)
-        accepted.append(image)
-    return await run_in_threadpool(image_response, store, image, 201)
+    complete = partial(uploads.complete, upload_id, tenant, alt=body.alt if body else None)
+    with publisher.counting():
+        image = await publisher.ingest(complete)
+    return await publisher.created(image, response)

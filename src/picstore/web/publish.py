@@ -1,0 +1,61 @@
+"""Publishing an image over HTTP, for every route that makes one (``POST /v1/images`` and a direct
+upload's ``complete``): the bounded ingest, the upload counters and the :class:`ImageOut` answer.
+
+Invariants: at most ``ingest_limiter`` ingests run at once per process; every upload is counted once,
+as accepted or as refused with its error code; an image is answered in exactly the shape ``ImageOut``
+declares (the response is validated against it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from anyio import CapacityLimiter, to_thread
+from fastapi import Response
+from starlette.concurrency import run_in_threadpool
+
+from picstore.errors import PicstoreError
+from picstore.models import Image
+from picstore.store import ImageStore
+from picstore.web.metrics import Metrics
+from picstore.web.schemas import ImageOut
+
+
+class Publisher:
+    """Publishes images for one request: counted, bounded, answered as ``ImageOut``."""
+
+    def __init__(self, store: ImageStore, metrics: Metrics, limiter: CapacityLimiter) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.limiter = limiter
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        """Count a refusal (any PicstoreError leaving the block) under its error code."""
+        try:
+            yield
+        except PicstoreError as exc:
+            self.metrics.refused(exc.code)
+            raise
+
+    async def ingest(self, fn: Callable[[], Image]) -> Image:
+        """Run an upload's ingest (``fn``) in a worker thread, at most ``limiter``'s capacity at once, and
+        count the image it makes as accepted.
+
+        Ingest is CPU-bound and takes tens of MB per large image: more at once than there are cores only
+        costs memory. Requests beyond the limit wait here, their bodies already spooled.
+        """
+        image = await to_thread.run_sync(fn, limiter=self.limiter)
+        self.metrics.accepted(image)
+        return image
+
+    async def created(self, image: Image, response: Response) -> ImageOut:
+        """The answer to a request that made ``image``: its description, and its URL as ``Location``."""
+        response.headers["Location"] = f"/v1/images/{image.id}"
+        return await run_in_threadpool(image_out, self.store, image)
+
+
+def image_out(store: ImageStore, image: Image) -> ImageOut:
+    """The Image as the API describes it (the shape of ``picstore put --json``), with its URLs."""
+    return ImageOut.model_validate(store.describe(image))
