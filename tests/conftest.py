@@ -66,7 +66,7 @@ def jpeg_bytes() -> bytes:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[object]:
+def image_store(tmp_path: Path) -> Iterator[object]:
     """An ImageStore on the file backend and a SQLite catalog under tmp_path."""
     from picstore import ImageStore
     from picstore.settings import load_settings

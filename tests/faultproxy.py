@@ -4,7 +4,7 @@ Put it between a client and an S3 server, then queue faults::
 
     with FaultProxy(("127.0.0.1", 7480)) as proxy:
         proxy.add("503", method="PUT", times=2)     # SlowDown twice, then pass through
-        store = make_store(endpoint=proxy.url)
+        store = make_s3_store(endpoint=proxy.url)
 
 Faults, each consumed by one request that matches ``method`` and a ``match`` substring of the path:
 

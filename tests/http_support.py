@@ -59,7 +59,7 @@ class Api:
         return 0.0
 
 
-def make_store(tmp_path: Path, **settings: Any) -> ImageStore:
+def make_image_store(tmp_path: Path, **settings: Any) -> ImageStore:
     """An ImageStore on files under ``tmp_path`` (SQLite catalog unless ``database`` is given)."""
     values: dict[str, Any] = {
         "storage": (tmp_path / "blobs").as_uri(),

@@ -12,12 +12,12 @@ import pytest
 
 from picstore.web.serve import BlobCache
 from tests.helpers import make_jpeg
-from tests.http_support import Api, api_for, make_store
+from tests.http_support import Api, api_for, make_image_store
 
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    with make_store(tmp_path) as store, api_for(store) as a:
+    with make_image_store(tmp_path) as store, api_for(store) as a:
         yield a
 
 

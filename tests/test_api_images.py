@@ -11,12 +11,12 @@ import httpx
 import pytest
 
 from tests.helpers import make_jpeg
-from tests.http_support import Api, api_for, make_store
+from tests.http_support import Api, api_for, make_image_store
 
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    with make_store(tmp_path) as store, api_for(store) as a:
+    with make_image_store(tmp_path) as store, api_for(store) as a:
         yield a
 
 
@@ -187,7 +187,7 @@ def test_health_readiness_and_openapi(api: Api) -> None:
 
 
 def test_readyz_is_503_when_the_catalog_is_gone(tmp_path: Path) -> None:
-    with make_store(tmp_path) as store, api_for(store) as api:
+    with make_image_store(tmp_path) as store, api_for(store) as api:
         store.engine.dispose()
         (tmp_path / "catalog.db").unlink()
         (tmp_path / "catalog.db").mkdir()  # a directory where the database was: unopenable
@@ -197,7 +197,7 @@ def test_readyz_is_503_when_the_catalog_is_gone(tmp_path: Path) -> None:
 
 
 def test_crafted_cursors_are_client_errors(tmp_path: Path, database_url: str) -> None:
-    with make_store(tmp_path, database=database_url) as store, api_for(store) as api:
+    with make_image_store(tmp_path, database=database_url) as store, api_for(store) as api:
 
         def page(raw: bytes) -> httpx.Response:
             cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")

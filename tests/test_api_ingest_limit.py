@@ -12,7 +12,7 @@ import pytest
 from anyio import CapacityLimiter
 
 from tests.helpers import make_jpeg
-from tests.http_support import api_for, make_store
+from tests.http_support import api_for, make_image_store
 
 LIMIT = 2
 
@@ -20,7 +20,7 @@ LIMIT = 2
 def test_concurrent_uploads_and_completes_never_run_more_ingests_than_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with make_store(tmp_path) as store, api_for(store) as api:
+    with make_image_store(tmp_path) as store, api_for(store) as api:
         api.app.state.ingest_limiter = CapacityLimiter(LIMIT)
         lock = threading.Lock()
         now = peak = 0

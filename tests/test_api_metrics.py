@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.helpers import make_jpeg
-from tests.http_support import api_for, make_store
+from tests.http_support import api_for, make_image_store
 
 
 def test_metrics_count_by_route_template_and_upload_outcome(tmp_path: Path) -> None:
-    with make_store(tmp_path) as store, api_for(store) as api:
+    with make_image_store(tmp_path) as store, api_for(store) as api:
         image = api.upload("acme", make_jpeg()).json()
         api.upload("acme", b"%PDF-1.7 not an image")
         for _ in range(3):

@@ -26,13 +26,13 @@ from schemathesis.specs.openapi.checks import (
 
 from picstore.web.schemas import ImageOut
 from tests.helpers import make_jpeg
-from tests.http_support import ADMIN_KEY, Api, api_for, make_store
+from tests.http_support import ADMIN_KEY, Api, api_for, make_image_store
 
 
 @pytest.fixture
 def api(tmp_path: Path, database_url: str) -> Iterator[Api]:
     # Both catalogs: PostgreSQL refuses values SQLite takes (NUL in text, bigints out of range).
-    with make_store(tmp_path, database=database_url) as store, api_for(store) as a:
+    with make_image_store(tmp_path, database=database_url) as store, api_for(store) as a:
         a.upload("acme", make_jpeg())
         yield a
 

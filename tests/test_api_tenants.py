@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.helpers import make_jpeg
-from tests.http_support import ADMIN_KEY, api_for, make_store
+from tests.http_support import ADMIN_KEY, api_for, make_image_store
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 def test_admin_creates_lists_and_reads_tenants(tmp_path: Path) -> None:
-    with make_store(tmp_path) as store, api_for(store) as api:
+    with make_image_store(tmp_path) as store, api_for(store) as api:
         created = api.client.post("/v1/tenants", json={"slug": "initech", "name": "Initech"}, headers=ADMIN)
         assert created.status_code == 201
         body = created.json()
@@ -37,7 +37,7 @@ def test_admin_creates_lists_and_reads_tenants(tmp_path: Path) -> None:
 
 
 def test_tenant_keys_and_wrong_keys_cannot_manage_tenants(tmp_path: Path) -> None:
-    with make_store(tmp_path) as store, api_for(store) as api:
+    with make_image_store(tmp_path) as store, api_for(store) as api:
         for headers in ({}, api.auth("acme"), {"Authorization": f"Bearer {ADMIN_KEY}x"}):
             for method, path in (
                 ("POST", "/v1/tenants"),
@@ -52,7 +52,7 @@ def test_tenant_keys_and_wrong_keys_cannot_manage_tenants(tmp_path: Path) -> Non
 
 
 def test_without_an_admin_key_tenant_management_is_off(tmp_path: Path) -> None:
-    with make_store(tmp_path, admin_key=None) as store, api_for(store) as api:
+    with make_image_store(tmp_path, admin_key=None) as store, api_for(store) as api:
         resp = api.client.post(
             "/v1/tenants", json={"slug": "x"}, headers={"Authorization": "Bearer anything"}
         )

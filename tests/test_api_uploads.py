@@ -12,12 +12,12 @@ from sqlalchemy import update
 from picstore.catalog.repository import now_us
 from picstore.catalog.tables import uploads
 from tests.helpers import make_jpeg
-from tests.http_support import Api, api_for, make_store
+from tests.http_support import Api, api_for, make_image_store
 
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    with make_store(tmp_path, max_bytes=200_000) as store, api_for(store) as a:
+    with make_image_store(tmp_path, max_bytes=200_000) as store, api_for(store) as a:
         yield a
 
 
@@ -235,7 +235,7 @@ def test_the_declared_filename_is_cleaned_like_any_upload_filename(api: Api) -> 
 
 def test_an_incoming_location_inside_the_blob_directory_is_a_config_error(tmp_path: Path) -> None:
     inside = (tmp_path / "blobs" / "incoming").as_uri()
-    with make_store(tmp_path, upload_incoming=inside) as store, api_for(store) as api:
+    with make_image_store(tmp_path, upload_incoming=inside) as store, api_for(store) as api:
         resp = api.client.post(
             "/v1/uploads", json={"content_type": "image/jpeg", "bytes": 10}, headers=api.auth("acme")
         )

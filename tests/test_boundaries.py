@@ -138,6 +138,7 @@ RULES = {
         "typer",
     ],
     "picstore.store": ["picstore.web", "picstore.ops", "picstore.cli", "fastapi", "typer"],
+    "picstore.direct_uploads": ["picstore.web", "picstore.ops", "picstore.cli", "fastapi", "typer"],
     "picstore.ops": ["picstore.web", "picstore.cli", "fastapi", "typer"],
     "picstore.web": ["picstore.cli", "picstore.ops", "typer"],
     "picstore.testing": ["picstore.web", "picstore.ops", "picstore.cli"],
@@ -148,6 +149,25 @@ RULES = {
 @pytest.mark.parametrize("module_prefix", sorted(RULES))
 def test_import_boundaries(module_prefix: str) -> None:
     assert _violations(module_prefix, RULES[module_prefix]) == []
+
+
+#: The routers of ``picstore.web``: each depends on ``web.deps``/``web.publish``, never on a sibling.
+ROUTERS = ["picstore.web.api", "picstore.web.upload_routes", "picstore.web.tenants", "picstore.web.serve"]
+
+
+@pytest.mark.parametrize("router", ROUTERS)
+def test_routers_do_not_import_each_other(router: str) -> None:
+    assert router in MODULES
+    assert [imp for imp in MODULES[router] if imp in ROUTERS and imp != router] == []
+
+
+def test_only_deps_reads_app_state() -> None:
+    readers = [
+        _module_name(p)
+        for p in sorted((SRC / "web").rglob("*.py"))
+        if "app.state." in p.read_text() and _module_name(p) != "picstore.web.deps"
+    ]
+    assert readers == []
 
 
 def test_only_web_imports_fastapi_and_only_cli_imports_typer() -> None:

@@ -22,7 +22,6 @@ pytestmark = pytest.mark.skipif(not ROWS, reason=f"corpus not found at {CORPUS}"
 
 MB = 1 << 20
 PEAK_LIMIT = 300 * MB  # "no row uses more than a few hundred MB"
-PEAKS: dict[str, Outcome] = {}
 
 ALL_CODES = {cls.code for cls in ImageRejected.__subclasses__()} | {
     sub.code for cls in ImageRejected.__subclasses__() for sub in cls.__subclasses__()
@@ -46,6 +45,26 @@ def child() -> Iterator[IsolatedIngest]:
     runner.close()
 
 
+class Outcomes:
+    """Each corpus row's ingest outcome, run once per module whichever test asks first, so no test
+    depends on another having run (any order, any subset with -k)."""
+
+    def __init__(self, child: IsolatedIngest) -> None:
+        self.child = child
+        self.seen: dict[str, Outcome] = {}
+
+    def of(self, row: dict[str, str]) -> Outcome:
+        name = row["file"]
+        if name not in self.seen:
+            self.seen[name] = self.child.run((CORPUS / name).read_bytes())
+        return self.seen[name]
+
+
+@pytest.fixture(scope="module")
+def outcomes(child: IsolatedIngest) -> Outcomes:
+    return Outcomes(child)
+
+
 def _payload(row: dict[str, str]) -> bytes | None:
     text = row["payload"]
     if not text or text in ("n/a", "gps-ifd-without-coords"):
@@ -54,9 +73,8 @@ def _payload(row: dict[str, str]) -> bytes | None:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r["file"] for r in ROWS])
-def test_corpus_row(row: dict[str, str], child: IsolatedIngest) -> None:
-    outcome = child.run((CORPUS / row["file"]).read_bytes())
-    PEAKS[row["file"]] = outcome
+def test_corpus_row(row: dict[str, str], outcomes: Outcomes) -> None:
+    outcome = outcomes.of(row)
     assert outcome.kind in ("accepted", "rejected"), f"{outcome.kind}: {outcome.code} {outcome.message}"
     assert outcome.peak_rss_added < PEAK_LIMIT, f"peak RSS +{outcome.peak_rss_added / MB:.0f} MB"
     expected = row["expected"]
@@ -112,12 +130,11 @@ def test_bombs_refused_from_the_header(child: IsolatedIngest) -> None:
         assert outcome.peak_rss_added < 8 * MB, f"{row['file']}: +{outcome.peak_rss_added / MB:.1f} MB"
 
 
-def test_probe_agrees_with_ingest(child: IsolatedIngest) -> None:
+def test_probe_agrees_with_ingest(child: IsolatedIngest, outcomes: Outcomes) -> None:
     """``probe`` (picstore validate) gives the same verdict and code as ``ingest`` on every row."""
     for row in ROWS:
-        data = (CORPUS / row["file"]).read_bytes()
-        full = PEAKS.get(row["file"]) or child.run(data)
-        checked = child.run(data, op="probe")
+        full = outcomes.of(row)
+        checked = child.run((CORPUS / row["file"]).read_bytes(), op="probe")
         assert (checked.kind, checked.code) == (full.kind, full.code), row["file"]
         if full.result is not None:
             assert checked.extra["probe"] == full.result.source
@@ -125,13 +142,12 @@ def test_probe_agrees_with_ingest(child: IsolatedIngest) -> None:
             assert (source.width, source.height) == (master.width, master.height)  # all under max_side
 
 
-def test_peak_rss_report(capsys: pytest.CaptureFixture[str]) -> None:
-    """Print the heaviest rows (run after the per-row tests; -s shows it)."""
-    if not PEAKS:
-        pytest.skip("run with the per-row tests")
-    heaviest = sorted(PEAKS.items(), key=lambda kv: kv[1].peak_rss_added, reverse=True)[:12]
+def test_peak_rss_report(capsys: pytest.CaptureFixture[str], outcomes: Outcomes) -> None:
+    """Print the heaviest rows (each row is run here if no test has run it yet)."""
+    peaks = {row["file"]: outcomes.of(row) for row in ROWS}
+    heaviest = sorted(peaks.items(), key=lambda kv: kv[1].peak_rss_added, reverse=True)[:12]
     with capsys.disabled():
         print("\npeak RSS added per upload (heaviest corpus rows):")
         for name, outcome in heaviest:
             print(f"  {outcome.peak_rss_added / MB:7.1f} MB  {outcome.seconds * 1000:7.0f} ms  {name}")
-    assert all(o.peak_rss_added < PEAK_LIMIT for o in PEAKS.values())
+    assert all(o.peak_rss_added < PEAK_LIMIT for o in peaks.values())

@@ -16,7 +16,7 @@ import pytest
 from picstore import ImageStore
 from picstore.web.app import create_app
 from tests.helpers import make_jpeg
-from tests.http_support import make_store, running
+from tests.http_support import make_image_store, running
 
 MAX_BYTES = 100_000
 FILE_PART = b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
@@ -25,7 +25,7 @@ FILE_PART = b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, str, ImageStore]]:
     """A served app with a 100 kB upload limit, 0.5 s stall timeout and 2 s body deadline."""
-    with make_store(tmp_path, max_bytes=MAX_BYTES, body_timeout=0.5, body_deadline=2.0) as store:
+    with make_image_store(tmp_path, max_bytes=MAX_BYTES, body_timeout=0.5, body_deadline=2.0) as store:
         _, key = store.create_tenant("acme")
         with running(create_app(store)) as base:
             yield base, key, store

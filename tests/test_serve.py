@@ -22,8 +22,8 @@ from tests.helpers import make_jpeg
 
 
 @pytest.fixture
-def client(store: ImageStore) -> TestClient:
-    return TestClient(create_app(store))
+def client(image_store: ImageStore) -> TestClient:
+    return TestClient(create_app(image_store))
 
 
 def _check_blob_headers(resp: httpx.Response, sha256: str) -> None:
@@ -32,9 +32,9 @@ def _check_blob_headers(resp: httpx.Response, sha256: str) -> None:
     assert resp.headers["etag"] == f'"{sha256}"'
 
 
-def test_serves_blob_with_immutable_headers(store: ImageStore, client: TestClient) -> None:
-    store.create_tenant("acme")
-    image = store.put(make_jpeg(), "acme")
+def test_serves_blob_with_immutable_headers(image_store: ImageStore, client: TestClient) -> None:
+    image_store.create_tenant("acme")
+    image = image_store.put(make_jpeg(), "acme")
     resp = client.get(f"/b/{image.key}")
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "image/jpeg"
@@ -42,14 +42,14 @@ def test_serves_blob_with_immutable_headers(store: ImageStore, client: TestClien
     _check_blob_headers(resp, image.sha256)
 
 
-def test_304_and_206(store: ImageStore, client: TestClient) -> None:
-    store.create_tenant("acme")
-    image = store.put(make_jpeg(), "acme")
+def test_304_and_206(image_store: ImageStore, client: TestClient) -> None:
+    image_store.create_tenant("acme")
+    image = image_store.put(make_jpeg(), "acme")
     etag = f'"{image.sha256}"'
     resp = client.get(f"/b/{image.key}", headers={"If-None-Match": etag})
     assert resp.status_code == 304 and resp.content == b""
     assert client.get(f"/b/{image.key}", headers={"If-None-Match": '"other"'}).status_code == 200
-    full = store.read(image.id)
+    full = image_store.read(image.id)
     resp = client.get(f"/b/{image.key}", headers={"Range": "bytes=10-19"})
     assert resp.status_code == 206
     assert resp.content == full[10:20]
@@ -60,7 +60,7 @@ def test_304_and_206(store: ImageStore, client: TestClient) -> None:
     assert resp.status_code == 416
 
 
-def test_unknown_and_malformed_keys(store: ImageStore, client: TestClient) -> None:
+def test_unknown_and_malformed_keys(image_store: ImageStore, client: TestClient) -> None:
     resp = client.get("/b/img/00/00/" + "0" * 64 + ".jpg")
     assert resp.status_code == 404
     assert resp.headers["content-type"] == "application/problem+json"
@@ -69,9 +69,9 @@ def test_unknown_and_malformed_keys(store: ImageStore, client: TestClient) -> No
     assert client.get("/b/img/%2e%2e/x").status_code in (400, 404)
 
 
-def test_uncatalogued_blob_is_not_served(store: ImageStore, client: TestClient) -> None:
+def test_uncatalogued_blob_is_not_served(image_store: ImageStore, client: TestClient) -> None:
     # Bytes in the store that the catalog does not know (an incoming upload, a half-written put) never leak.
-    store.blobs.put("img/aa/bb/evil.jpg", b"<html>", content_type="image/jpeg")
+    image_store.blobs.put("img/aa/bb/evil.jpg", b"<html>", content_type="image/jpeg")
     assert client.get("/b/img/aa/bb/evil.jpg").status_code == 404
 
 
@@ -151,24 +151,26 @@ def test_cli_round_trip_through_real_server(served: tuple[str, dict[str, str], P
     assert (cwd / "picstore-data" / "picstore.db").is_file()
 
 
-def test_a_deleted_image_is_not_served(store: ImageStore, client: TestClient) -> None:
-    store.create_tenant("acme")
-    image = store.put(make_jpeg(), "acme")
+def test_a_deleted_image_is_not_served(image_store: ImageStore, client: TestClient) -> None:
+    image_store.create_tenant("acme")
+    image = image_store.put(make_jpeg(), "acme")
     thumb = image.variant("thumb", "webp")
     assert thumb is not None
     assert client.get(f"/b/{image.key}").status_code == 200
-    store.delete(image.id)
+    image_store.delete(image.id)
     for key in (image.key, thumb.key):  # bytes wait for gc, but are never served again
         resp = client.get(f"/b/{key}")
         assert resp.status_code == 404, key
         assert resp.json()["code"] == "not_found"
 
 
-def test_a_catalogued_blob_missing_from_disk_is_404_not_500(store: ImageStore, client: TestClient) -> None:
-    store.create_tenant("acme")
-    image = store.put(make_jpeg(), "acme")
+def test_a_catalogued_blob_missing_from_disk_is_404_not_500(
+    image_store: ImageStore, client: TestClient
+) -> None:
+    image_store.create_tenant("acme")
+    image = image_store.put(make_jpeg(), "acme")
     large = image.variant("large", "jpeg")
     assert large is not None
-    store.blobs.delete(image.key)
+    image_store.blobs.delete(image.key)
     resp = client.get(f"/b/{image.key}")
     assert resp.status_code == 404 and resp.json()["code"] == "not_found"

@@ -37,25 +37,25 @@ def test_put_get_open_round_trip(any_store: ImageStore) -> None:
         assert fh.read() == data
 
 
-def test_put_accepts_path_and_file_object(store: ImageStore, tmp_path: Path) -> None:
-    store.create_tenant("acme")
+def test_put_accepts_path_and_file_object(image_store: ImageStore, tmp_path: Path) -> None:
+    image_store.create_tenant("acme")
     p = tmp_path / "x.jpg"
     p.write_bytes(make_jpeg(color=(1, 2, 3)))
-    by_path = store.put(p, "acme")
+    by_path = image_store.put(p, "acme")
     with p.open("rb") as fh:
-        by_file = store.put(fh, "acme")
-    by_str = store.put(str(p), "acme")
+        by_file = image_store.put(fh, "acme")
+    by_str = image_store.put(str(p), "acme")
     assert by_path.sha256 == by_file.sha256 == by_str.sha256
     assert len({by_path.id, by_file.id, by_str.id}) == 3  # three images, one blob
-    assert sum(1 for _ in store.blobs.list("img/")) == 1
+    assert sum(1 for _ in image_store.blobs.list("img/")) == 1
 
 
-def test_ids_are_random_and_filenames_never_reach_keys(store: ImageStore) -> None:
-    store.create_tenant("acme")
-    image = store.put(make_jpeg(), "acme", filename="../../etc/passwd\n.jpg")
+def test_ids_are_random_and_filenames_never_reach_keys(image_store: ImageStore) -> None:
+    image_store.create_tenant("acme")
+    image = image_store.put(make_jpeg(), "acme", filename="../../etc/passwd\n.jpg")
     assert "passwd" not in image.key and ".." not in image.key
     assert image.filename == "passwd.jpg"
-    ids = {store.put(make_jpeg(), "acme").id for _ in range(20)}
+    ids = {image_store.put(make_jpeg(), "acme").id for _ in range(20)}
     assert len(ids) == 20 and all(len(i) == 24 and i.isalnum() for i in ids)
 
 
@@ -76,29 +76,29 @@ def test_too_large_is_refused_before_reading_everything(tmp_path: Path) -> None:
             s.put(make_jpeg(200, 200) + b"\0" * 2000, "acme")
 
 
-def test_unknown_tenant_and_image(store: ImageStore) -> None:
+def test_unknown_tenant_and_image(image_store: ImageStore) -> None:
     with pytest.raises(errors.NotFound):
-        store.put(make_jpeg(), "nobody")
+        image_store.put(make_jpeg(), "nobody")
     with pytest.raises(errors.NotFound) as info:
-        store.get("doesnotexist")
+        image_store.get("doesnotexist")
     assert isinstance(info.value, FileNotFoundError)
 
 
-def test_tenant_slug_rules_and_uniqueness(store: ImageStore) -> None:
+def test_tenant_slug_rules_and_uniqueness(image_store: ImageStore) -> None:
     for bad in ["", "UPPER", "a b", "-lead", "x" * 65, "../x", "é"]:
         with pytest.raises(errors.InvalidRequest):
-            store.create_tenant(bad)
-    store.create_tenant("acme")
+            image_store.create_tenant(bad)
+    image_store.create_tenant("acme")
     with pytest.raises(errors.Conflict):
-        store.create_tenant("acme")
+        image_store.create_tenant("acme")
 
 
-def test_api_keys_authenticate_and_are_stored_hashed(store: ImageStore) -> None:
-    tenant, key = store.create_tenant("acme")
-    assert store.authenticate(key) == tenant
-    assert store.authenticate(key + "x") is None
-    assert store.authenticate("") is None
-    with store.engine.connect() as conn:
+def test_api_keys_authenticate_and_are_stored_hashed(image_store: ImageStore) -> None:
+    tenant, key = image_store.create_tenant("acme")
+    assert image_store.authenticate(key) == tenant
+    assert image_store.authenticate(key + "x") is None
+    assert image_store.authenticate("") is None
+    with image_store.engine.connect() as conn:
         dump = "\n".join(str(r) for r in conn.exec_driver_sql("SELECT * FROM tenants"))
     assert key not in dump
 
@@ -123,15 +123,15 @@ def test_list_pages_newest_first(any_store: ImageStore) -> None:
         any_store.list("acme", limit=0)
 
 
-def test_tenant_scoped_get_and_delete(store: ImageStore) -> None:
-    store.create_tenant("a")
-    store.create_tenant("b")
-    image = store.put(make_jpeg(), "a")
+def test_tenant_scoped_get_and_delete(image_store: ImageStore) -> None:
+    image_store.create_tenant("a")
+    image_store.create_tenant("b")
+    image = image_store.put(make_jpeg(), "a")
     with pytest.raises(errors.NotFound):
-        store.get(image.id, tenant="b")
+        image_store.get(image.id, tenant="b")
     with pytest.raises(errors.NotFound):
-        store.delete(image.id, tenant="b")
-    assert store.get(image.id, tenant="a").id == image.id
+        image_store.delete(image.id, tenant="b")
+    assert image_store.get(image.id, tenant="a").id == image.id
 
 
 def test_delete_then_gc_removes_unshared_blobs_only(any_store: ImageStore) -> None:
@@ -152,22 +152,22 @@ def test_delete_then_gc_removes_unshared_blobs_only(any_store: ImageStore) -> No
         any_store.blobs.head(second.key)
 
 
-def test_reupload_after_orphaning_keeps_blob(store: ImageStore) -> None:
-    store.create_tenant("acme")
+def test_reupload_after_orphaning_keeps_blob(image_store: ImageStore) -> None:
+    image_store.create_tenant("acme")
     data = make_jpeg()
-    first = store.put(data, "acme")
-    store.delete(first.id)
-    again = store.put(data, "acme")  # the orphan mark is cleared: gc must not take it
-    assert store.gc(grace_seconds=0) == []
-    assert store.read(again.id)
+    first = image_store.put(data, "acme")
+    image_store.delete(first.id)
+    again = image_store.put(data, "acme")  # the orphan mark is cleared: gc must not take it
+    assert image_store.gc(grace_seconds=0) == []
+    assert image_store.read(again.id)
 
 
-def test_idempotency_key_makes_one_image(store: ImageStore) -> None:
-    store.create_tenant("acme")
-    a = store.put(make_jpeg(), "acme", idempotency_key="req-1")
-    b = store.put(make_jpeg(), "acme", idempotency_key="req-1")
+def test_idempotency_key_makes_one_image(image_store: ImageStore) -> None:
+    image_store.create_tenant("acme")
+    a = image_store.put(make_jpeg(), "acme", idempotency_key="req-1")
+    b = image_store.put(make_jpeg(), "acme", idempotency_key="req-1")
     assert a.id == b.id
-    assert len(store.list("acme").items) == 1
+    assert len(image_store.list("acme").items) == 1
 
 
 def test_concurrent_identical_uploads_make_one_blob(any_store: ImageStore) -> None:
@@ -194,14 +194,14 @@ def test_concurrent_identical_uploads_make_one_blob(any_store: ImageStore) -> No
     assert len([b for b in any_store.blobs.list("img/")]) == 1
 
 
-def test_url_points_at_blob_route(store: ImageStore) -> None:
-    store.create_tenant("acme")
-    image = store.put(make_jpeg(), "acme")
-    assert store.url(image.id) == f"{store.settings.base_url}/b/{image.key}"
+def test_url_points_at_blob_route(image_store: ImageStore) -> None:
+    image_store.create_tenant("acme")
+    image = image_store.put(make_jpeg(), "acme")
+    assert image_store.url(image.id) == f"{image_store.settings.base_url}/b/{image.key}"
     with pytest.raises(errors.NotFound):
-        store.url(image.id, "nosuchvariant")
-    described = store.describe(image)
-    assert described["url"] == store.url(image.id)
+        image_store.url(image.id, "nosuchvariant")
+    described = image_store.describe(image)
+    assert described["url"] == image_store.url(image.id)
     assert set(described) >= {
         "id",
         "tenant",
@@ -215,8 +215,8 @@ def test_url_points_at_blob_route(store: ImageStore) -> None:
     }
 
 
-def test_health(store: ImageStore) -> None:
-    assert store.health() == {"catalog": "ok", "storage": "ok"}
+def test_health(image_store: ImageStore) -> None:
+    assert image_store.health() == {"catalog": "ok", "storage": "ok"}
 
 
 def test_memory_backend() -> None:
@@ -244,29 +244,29 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_image(any_store: I
     assert [i.id for i in any_store.list("acme").items] == ids[:1]
 
 
-def test_put_records_real_dimensions_and_variants(store: ImageStore) -> None:
+def test_put_records_real_dimensions_and_variants(image_store: ImageStore) -> None:
     from PIL import Image as PILImage
 
-    store.create_tenant("acme")
-    image = store.put(make_jpeg(900, 600), "acme")
+    image_store.create_tenant("acme")
+    image = image_store.put(make_jpeg(900, 600), "acme")
     assert (image.width, image.height) == (900, 600)
     names = {(v.name, v.format) for v in image.variants}
     assert names == {(n, f) for n in ("thumb", "card", "large") for f in ("jpeg", "webp")}
-    url = store.url(image.id, "card", "webp")
-    assert url.endswith(".webp") and url == store.blob_url(image.variant("card", "webp").key)  # type: ignore[union-attr]
-    with store.open(image.id, "card", "webp") as fh:
+    url = image_store.url(image.id, "card", "webp")
+    assert url.endswith(".webp") and url == image_store.blob_url(image.variant("card", "webp").key)  # type: ignore[union-attr]
+    with image_store.open(image.id, "card", "webp") as fh:
         decoded = PILImage.open(fh)
         assert decoded.format == "WEBP" and decoded.size == (640, 427)
-    assert store.get(image.id) == image  # variants come back from the catalog as stored
+    assert image_store.get(image.id) == image  # variants come back from the catalog as stored
 
 
-def _age_orphans(store: ImageStore, seconds: float) -> None:
+def _age_orphans(image_store: ImageStore, seconds: float) -> None:
     """Pretend every orphan was orphaned ``seconds`` earlier than it was."""
     from sqlalchemy import update
 
     from picstore.catalog.tables import blobs
 
-    with store.engine.begin() as conn:
+    with image_store.engine.begin() as conn:
         conn.execute(
             update(blobs)
             .where(blobs.c.orphaned_us.is_not(None))
@@ -322,23 +322,23 @@ def test_an_upload_that_dies_before_its_catalog_write_leaves_nothing_after_gc(
     assert list(any_store.catalog.blobs_in()) == []
 
 
-def test_a_variant_rendered_differently_records_the_stored_bytes(store: ImageStore) -> None:
+def test_a_variant_rendered_differently_records_the_stored_bytes(image_store: ImageStore) -> None:
     from picstore.keys import variant_key
 
-    store.create_tenant("acme")
+    image_store.create_tenant("acme")
     data = make_jpeg(300, 200)
-    first = store.put(data, "acme")
+    first = image_store.put(data, "acme")
     thumb = first.variant("thumb", "jpeg")
     assert thumb is not None
-    store.delete(first.id)
-    store.gc(grace_seconds=0)
+    image_store.delete(first.id)
+    image_store.gc(grace_seconds=0)
     # Another libvips once rendered other bytes under the same spec-addressed key (the row is gone).
     other = make_jpeg(200, 200, (9, 9, 9))
     spec_key = thumb.key
-    store.blobs.put(spec_key, other, content_type="image/jpeg")
-    again = store.put(data, "acme")
+    image_store.blobs.put(spec_key, other, content_type="image/jpeg")
+    again = image_store.put(data, "acme")
     recorded = again.variant("thumb", "jpeg")
     assert recorded is not None and recorded.key == spec_key
     assert recorded.sha256 == hashlib.sha256(other).hexdigest() and recorded.bytes == len(other)
-    assert store.catalog.blob(spec_key).sha256 == recorded.sha256
+    assert image_store.catalog.blob(spec_key).sha256 == recorded.sha256
     assert variant_key(again.sha256, "x", "jpeg").startswith(f"var/{again.sha256}/")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from picstore.blobs.base import BlobStore, DirectPost, Encloses, IncomingSibling
-from picstore.blobs.registry import open_store
+from picstore.blobs.registry import open_blob_store
 from picstore.catalog.repository import now_us
 from picstore.catalog.uploads import UploadCatalog, UploadRecord
 from picstore.errors import (
@@ -77,7 +77,7 @@ def incoming_location(store: ImageStore) -> BlobStore:
     blobs = store.blobs
     incoming: BlobStore
     if configured:
-        incoming = open_store(configured, store.settings)
+        incoming = open_blob_store(configured, store.settings)
     elif isinstance(blobs, IncomingSibling):
         incoming = blobs.incoming_sibling()
     else:

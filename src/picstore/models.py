@@ -104,7 +104,8 @@ class BlobLocation:
     """Where the catalog says a blob lives, and what its bytes must be."""
 
     key: str
-    store: str
+    #: The URL of the blob store holding it (``file:///srv/blobs``, ``s3://bucket/prefix``).
+    store_url: str
     size: int
     sha256: str
     content_type: str = "application/octet-stream"

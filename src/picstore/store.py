@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from picstore.blobs.base import BlobStore, matches
-from picstore.blobs.registry import open_store
+from picstore.blobs.registry import open_blob_store
 from picstore.catalog import Catalog, create_catalog_engine, upgrade
 from picstore.catalog.repository import now_us
 from picstore.delivery.urls import UrlBuilder
@@ -55,7 +55,7 @@ class ImageStore:
     ) -> None:
         self.settings = settings if settings is not None else load_settings()
         if isinstance(storage, str) or storage is None:
-            self.blobs = open_store(storage or self.settings.storage_url, self.settings)
+            self.blobs = open_blob_store(storage or self.settings.storage_url, self.settings)
         else:
             self.blobs = storage
         self._stores: dict[str, BlobStore] = {self.blobs.url: self.blobs}
@@ -224,7 +224,7 @@ class ImageStore:
         removed: builtins.list[str] = []
         cutoff = now_us() - int(grace_seconds * 1_000_000)
         for loc in self.catalog.orphans_before(cutoff):
-            remove_bytes = functools.partial(self.store_for(loc.store).delete, loc.key)
+            remove_bytes = functools.partial(self.store_for(loc.store_url).delete, loc.key)
             if self.catalog.forget_orphan(loc.key, cutoff, remove_bytes):
                 removed.append(loc.key)
         return removed
@@ -252,7 +252,7 @@ class ImageStore:
     def store_for(self, store_url: str) -> BlobStore:
         """The blob store at ``store_url`` (opened once and kept)."""
         if store_url not in self._stores:
-            self._stores[store_url] = open_store(store_url, self.settings)
+            self._stores[store_url] = open_blob_store(store_url, self.settings)
         return self._stores[store_url]
 
     def locate(self, key: str, *, live: bool = False) -> tuple[BlobLocation, BlobStore]:
@@ -261,7 +261,7 @@ class ImageStore:
         ``live`` (what serving uses) also makes a blob no image uses any more NotFound.
         """
         loc = self.catalog.blob(key, live=live)
-        return loc, self.store_for(loc.store)
+        return loc, self.store_for(loc.store_url)
 
     def open(self, image_id: str, variant: str | None = None, format: str | None = None) -> BinaryIO:
         """A readable binary stream of the master or of a variant."""
@@ -282,7 +282,7 @@ class ImageStore:
         return self._url_of(self.catalog.blob(key))
 
     def _url_of(self, loc: BlobLocation) -> str:
-        return self.store_for(loc.store).public_url(loc.key) or self.urls.blob(loc.key)
+        return self.store_for(loc.store_url).public_url(loc.key) or self.urls.blob(loc.key)
 
     def describe(self, image: Image) -> dict[str, Any]:
         """The JSON form of an image, with URLs: what ``put --json`` and the API print."""

@@ -163,8 +163,8 @@ StoreFactory = Callable[..., S3Store]
 
 
 @pytest.fixture
-def make_store(rgw: RGW, bucket: str) -> StoreFactory:
-    """Build an S3Store on the session bucket: ``make_store(prefix, endpoint=..., retry=..., **settings)``."""
+def make_s3_store(rgw: RGW, bucket: str) -> StoreFactory:
+    """An S3Store on the session bucket: ``make_s3_store(prefix, endpoint=..., retry=..., **settings)``."""
 
     def make(
         prefix: str = "", *, endpoint: str | None = None, retry: RetryPolicy | None = None, **settings: Any

@@ -19,12 +19,12 @@ pytestmark = pytest.mark.s3
 
 class TestS3Conformance(BlobStoreConformance):
     @pytest.fixture
-    def store(self, make_store: StoreFactory) -> S3Store:
-        return make_store("conformance-root")
+    def store(self, make_s3_store: StoreFactory) -> S3Store:
+        return make_s3_store("conformance-root")
 
 
-def test_object_headers_and_metadata(rgw: RGW, bucket: str, make_store: StoreFactory, prefix: str) -> None:
-    store = make_store("meta")
+def test_object_headers_and_metadata(rgw: RGW, bucket: str, make_s3_store: StoreFactory, prefix: str) -> None:
+    store = make_s3_store("meta")
     data = os.urandom(1000)
     store.put(prefix + "a.webp", data, content_type="image/webp")
     head = rgw.client().head_object(Bucket=bucket, Key="meta/" + prefix + "a.webp")
@@ -34,17 +34,19 @@ def test_object_headers_and_metadata(rgw: RGW, bucket: str, make_store: StoreFac
     assert head["ContentLength"] == 1000
 
 
-def test_create_is_if_none_match(rgw: RGW, bucket: str, make_store: StoreFactory, prefix: str) -> None:
+def test_create_is_if_none_match(rgw: RGW, bucket: str, make_s3_store: StoreFactory, prefix: str) -> None:
     # Another client's object at the key: the create is refused by the server, bytes untouched.
     rgw.client().put_object(Bucket=bucket, Key="cin/" + prefix + "x.jpg", Body=b"theirs")
-    store = make_store("cin")
+    store = make_s3_store("cin")
     with pytest.raises(FileExistsError):
         store.put(prefix + "x.jpg", b"ours", content_type="image/jpeg")
     assert store.get(prefix + "x.jpg") == b"theirs"  # no sha256 metadata: read without a hash check
 
 
-def test_large_overwrite_is_multipart(rgw: RGW, bucket: str, make_store: StoreFactory, prefix: str) -> None:
-    store = make_store("mp")
+def test_large_overwrite_is_multipart(
+    rgw: RGW, bucket: str, make_s3_store: StoreFactory, prefix: str
+) -> None:
+    store = make_s3_store("mp")
     data = os.urandom(20 * 1024 * 1024 + 123)
     store.put(prefix + "big.png", data, content_type="image/png", mode="overwrite")
     head = rgw.client().head_object(Bucket=bucket, Key="mp/" + prefix + "big.png")
@@ -54,9 +56,9 @@ def test_large_overwrite_is_multipart(rgw: RGW, bucket: str, make_store: StoreFa
 
 
 def test_altered_object_is_refused_on_read(
-    rgw: RGW, bucket: str, make_store: StoreFactory, prefix: str
+    rgw: RGW, bucket: str, make_s3_store: StoreFactory, prefix: str
 ) -> None:
-    store = make_store("alter")
+    store = make_s3_store("alter")
     store.put(prefix + "a.jpg", b"original bytes", content_type="image/jpeg")
     # Someone rewrites the object behind picstore's back, keeping the recorded hash.
     digest = hashlib.sha256(b"original bytes").hexdigest()
@@ -72,11 +74,11 @@ def test_altered_object_is_refused_on_read(
 def test_registry_and_env_credentials(
     rgw: RGW, bucket: str, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from picstore.blobs.registry import open_store
+    from picstore.blobs.registry import open_blob_store
 
     for name, value in rgw.env().items():
         monkeypatch.setenv(name, value)
-    store = open_store(f"s3://{bucket}/reg", None)  # endpoint, keys, region: all from AWS_* variables
+    store = open_blob_store(f"s3://{bucket}/reg", None)  # endpoint, keys, region: all from AWS_* variables
     assert isinstance(store, S3Store) and store.url == f"s3://{bucket}/reg"
     store.put(prefix + "a.jpg", b"via env", content_type="image/jpeg")
     assert store.get(prefix + "a.jpg") == b"via env"
@@ -114,7 +116,7 @@ def test_wrong_secret_is_a_storage_error(rgw: RGW, bucket: str, prefix: str) -> 
     assert not isinstance(caught.value, StorageUnavailable)
 
 
-def test_missing_bucket_is_not_a_missing_blob(rgw: RGW, make_store: StoreFactory) -> None:
+def test_missing_bucket_is_not_a_missing_blob(rgw: RGW, make_s3_store: StoreFactory) -> None:
     store = S3Store.from_url(
         "s3://picstore-no-such-bucket-here/x",
         s3_settings(s3_endpoint=rgw.endpoint),

@@ -25,15 +25,15 @@ def proxy(rgw: RGW) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture
-def faulty(make_store: StoreFactory, proxy: FaultProxy) -> S3Store:
+def faulty(make_s3_store: StoreFactory, proxy: FaultProxy) -> S3Store:
     """The store, reached through the fault proxy."""
-    return make_store("faults", endpoint=proxy.url, retry=FAST_RETRY)
+    return make_s3_store("faults", endpoint=proxy.url, retry=FAST_RETRY)
 
 
 @pytest.fixture
-def direct(make_store: StoreFactory) -> S3Store:
+def direct(make_s3_store: StoreFactory) -> S3Store:
     """The same bucket and prefix, reached directly: what is really stored."""
-    return make_store("faults")
+    return make_s3_store("faults")
 
 
 def _puts(proxy: FaultProxy) -> list[tuple[str, int | None]]:
@@ -152,11 +152,11 @@ def test_slow_answer_within_the_timeout(
 
 
 def test_timeout_is_retried_and_lands_once(
-    make_store: StoreFactory, direct: S3Store, proxy: FaultProxy, prefix: str
+    make_s3_store: StoreFactory, direct: S3Store, proxy: FaultProxy, prefix: str
 ) -> None:
     # The first PUT stalls past the client's timeout, then reaches the server anyway: whichever attempt
     # commits, the put succeeds and there is one object.
-    impatient = make_store("faults", endpoint=proxy.url, retry=replace(FAST_RETRY, timeout=0.4))
+    impatient = make_s3_store("faults", endpoint=proxy.url, retry=replace(FAST_RETRY, timeout=0.4))
     proxy.add("latency", method="PUT", seconds=1.0)
     impatient.put(prefix + "a.jpg", DATA, content_type="image/jpeg")
     time.sleep(1.0)  # let the stalled request finish at the server

@@ -65,8 +65,8 @@ def test_setup_creates_bucket_and_makes_prefix_public(rgw: RGW, fresh_bucket: st
     assert httpx.get(f"{rgw.endpoint}/{fresh_bucket}/secret/x.jpg").status_code == 403
 
 
-def test_public_url_serves_bytes_and_caching_headers(make_store: StoreFactory, public_prefix: str) -> None:
-    store = make_store(public_prefix)
+def test_public_url_serves_bytes_and_caching_headers(make_s3_store: StoreFactory, public_prefix: str) -> None:
+    store = make_s3_store(public_prefix)
     key = f"img/{uuid.uuid4().hex}.jpg"
     store.put(key, JPEG, content_type="image/jpeg")
     url = store.public_url(key)
@@ -79,17 +79,17 @@ def test_public_url_serves_bytes_and_caching_headers(make_store: StoreFactory, p
 
 
 def test_private_object_refused_to_anonymous_get(
-    make_store: StoreFactory, public_prefix: str, prefix: str
+    make_s3_store: StoreFactory, public_prefix: str, prefix: str
 ) -> None:
-    store = make_store("private")
+    store = make_s3_store("private")
     store.put(prefix + "a.jpg", JPEG, content_type="image/jpeg")
     response = httpx.get(store.public_url(prefix + "a.jpg") or "")
     assert response.status_code == 403
     assert JPEG not in response.content
 
 
-def test_presigned_url_works_and_tampering_is_refused(make_store: StoreFactory, prefix: str) -> None:
-    store = make_store("private", s3_presign=True, s3_presign_ttl=600)
+def test_presigned_url_works_and_tampering_is_refused(make_s3_store: StoreFactory, prefix: str) -> None:
+    store = make_s3_store("private", s3_presign=True, s3_presign_ttl=600)
     store.put(prefix + "a.jpg", JPEG, content_type="image/jpeg")
     url = store.public_url(prefix + "a.jpg")
     assert url is not None
@@ -120,17 +120,17 @@ def test_presigning_store_keeps_its_bucket_private(rgw: RGW, fresh_bucket: str) 
     assert httpx.get(store.public_url("a.jpg") or "").content == JPEG
 
 
-def test_cdn_base_url(make_store: StoreFactory) -> None:
-    store = make_store("pub", s3_public_url="https://cdn.example.com/pics/", s3_presign=True)
+def test_cdn_base_url(make_s3_store: StoreFactory) -> None:
+    store = make_s3_store("pub", s3_public_url="https://cdn.example.com/pics/", s3_presign=True)
     assert store.public_url("img/ab/cd/x.jpg") == "https://cdn.example.com/pics/img/ab/cd/x.jpg"
 
 
 def test_virtual_hosted_url_addresses_the_object(
-    rgw: RGW, bucket: str, make_store: StoreFactory, public_prefix: str
+    rgw: RGW, bucket: str, make_s3_store: StoreFactory, public_prefix: str
 ) -> None:
     # RGW's rgw_dns_name is "localhost": bucket.localhost names the bucket. *.localhost does not resolve
     # here, so connect to RGW and send the URL's host in the Host header, as DNS would route it.
-    store = make_store(public_prefix)
+    store = make_s3_store(public_prefix)
     key = f"img/{uuid.uuid4().hex}.jpg"
     store.put(key, JPEG, content_type="image/jpeg")
     port = rgw.address[1]

@@ -13,7 +13,7 @@ from picstore.errors import ConfigError
 SCHEMES = ("file:///path/to/dir", "s3://bucket/prefix", "memory://")
 
 
-def open_store(url: str, settings: object | None = None) -> BlobStore:
+def open_blob_store(url: str, settings: object | None = None) -> BlobStore:
     """The blob store for ``url``: ``file://`` (local disk), ``s3://`` (S3-compatible) or ``memory://``.
 
     ``settings`` carries what a URL cannot (S3 credentials, endpoint, region); only S3 uses it.

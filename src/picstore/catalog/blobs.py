@@ -28,7 +28,7 @@ class BlobCatalog(CatalogBase):
         dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         stmt = dialect_insert(blobs).values(
             key=loc.key,
-            store=loc.store,
+            store=loc.store_url,
             size=loc.size,
             sha256=loc.sha256,
             content_type=loc.content_type,

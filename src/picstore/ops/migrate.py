@@ -41,8 +41,8 @@ class MigrationReport:
 
 def copy_blob(store: ImageStore, loc: BlobLocation, target: BlobStore) -> bool:
     """Copy one blob to ``target``, verify the copy, flip its location; False when it was already there."""
-    data = store.store_for(loc.store).get(loc.key)
-    check_bytes(data, loc, loc.store)
+    data = store.store_for(loc.store_url).get(loc.key)
+    check_bytes(data, loc, loc.store_url)
     written = True
     try:
         target.put(loc.key, data, content_type=loc.content_type, mode="create")
@@ -62,7 +62,7 @@ def migrate(
 ) -> MigrationReport:
     """Move every catalogued blob that is not yet in ``target_url`` there, ``workers`` at a time."""
     target = store.store_for(target_url)
-    pending = [loc for loc in store.catalog.blobs_in() if loc.store != target.url]
+    pending = [loc for loc in store.catalog.blobs_in() if loc.store_url != target.url]
     report = MigrationReport(target=target.url, total=len(pending))
     lock = threading.Lock()
 

@@ -35,11 +35,11 @@ def verify(
     lock = threading.Lock()
 
     def one(loc: BlobLocation) -> None:
-        blobs = store.store_for(loc.store)
+        blobs = store.store_for(loc.store_url)
         problem: list[str] | None = None
         try:
             if full:
-                check_bytes(blobs.get(loc.key), loc, loc.store)
+                check_bytes(blobs.get(loc.key), loc, loc.store_url)
             elif blobs.head(loc.key).size != loc.size:
                 problem = report.damaged
         except NotFound:
