@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -39,6 +38,7 @@ from picstore.blobs.base import (
 )
 from picstore.blobs.s3_config import ProfileCredentials, S3Options, resolve
 from picstore.blobs.s3_errors import is_transport_error, retries_made, translate, translated
+from picstore.blobs.s3_retry import RetryPolicy as RetryPolicy
 from picstore.errors import (
     AlreadyExists,
     ConfigError,
@@ -52,7 +52,7 @@ from picstore.models import BlobInfo
 
 if TYPE_CHECKING:
     from obstore import GetResult, ObjectMeta
-    from obstore.store import ClientConfig, RetryConfig
+    from obstore.store import ClientConfig
 
     from picstore.blobs.s3_policy import SetupResult
     from picstore.blobs.s3_post import PostSigner
@@ -62,38 +62,6 @@ SHA256_ATTRIBUTE = "sha256"
 #: Above this size an overwrite goes up in parts; a create is always one PUT, the only request that can
 #: carry ``If-None-Match`` (S3 takes up to 5 GiB in one PUT, far above picstore's upload limits).
 MULTIPART_CHUNK = 8 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try before reporting :class:`StorageUnavailable`. Times are in seconds."""
-
-    #: obstore's retries of one request after a 5xx/429 answer or (for reads) a broken connection.
-    max_retries: int = 5
-    initial_backoff: float = 0.1
-    max_backoff: float = 3.0
-    #: No retry starts later than this after the first attempt.
-    retry_timeout: float = 30.0
-    #: Attempts of a put whose connection broke (obstore does not retry those).
-    put_attempts: int = 3
-    connect_timeout: float = 5.0
-    #: Whole request, body included.
-    timeout: float = 60.0
-
-    def obstore_retry(self) -> RetryConfig:
-        return {
-            "max_retries": self.max_retries,
-            "retry_timeout": timedelta(seconds=self.retry_timeout),
-            "backoff": {
-                "init_backoff": timedelta(seconds=self.initial_backoff),
-                "max_backoff": timedelta(seconds=self.max_backoff),
-                "base": 2,
-            },
-        }
-
-    def pause(self, attempt: int) -> float:
-        """Full-jitter exponential backoff before attempt number ``attempt`` (1-based retries)."""
-        return random.uniform(0, min(self.max_backoff, self.initial_backoff * 2**attempt))
 
 
 class S3Store:
