@@ -109,7 +109,10 @@ def list_images(
 ) -> ImagePage:
     """The tenant's images, newest first, ``limit`` at a time."""
     page = store.list(tenant, limit=limit, cursor=cursor)
-    return ImagePage(items=[image_out(store, i) for i in page.items], next_cursor=page.next_cursor)
+    urls = store.urls(page.items)
+    return ImagePage(
+        items=[image_out(store, i, urls[i.id]) for i in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get(

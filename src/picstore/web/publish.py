@@ -16,7 +16,7 @@ from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
 from picstore.errors import PicstoreError
-from picstore.models import Image
+from picstore.models import Image, ImageUrls
 from picstore.store import ImageStore
 from picstore.web.metrics import Metrics
 from picstore.web.schemas import ImageOut
@@ -56,6 +56,7 @@ class Publisher:
         return await run_in_threadpool(image_out, self.store, image)
 
 
-def image_out(store: ImageStore, image: Image) -> ImageOut:
-    """The Image as the API describes it (the shape of ``picstore put --json``), with its URLs."""
-    return ImageOut.model_validate(store.describe(image))
+def image_out(store: ImageStore, image: Image, urls: ImageUrls | None = None) -> ImageOut:
+    """The Image as the API describes it (the shape of ``picstore put --json``), with its URLs (pass
+    ``urls`` from :meth:`ImageStore.urls` when describing a page)."""
+    return ImageOut.model_validate(store.describe(image, urls))
