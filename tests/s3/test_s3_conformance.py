@@ -18,6 +18,8 @@ pytestmark = pytest.mark.s3
 
 
 class TestS3Conformance(BlobStoreConformance):
+    has_public_urls = True
+
     @pytest.fixture
     def store(self, make_s3_store: StoreFactory) -> S3Store:
         return make_s3_store("conformance-root")

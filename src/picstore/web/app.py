@@ -83,7 +83,7 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     app.include_router(api.router)
     app.include_router(upload_routes.router)
     app.include_router(tenants.router)
-    app.include_router(serve.router(store))
+    app.include_router(serve.router)
     guard = limits or BodyLimits(
         max_file_bytes=settings.max_bytes,
         idle_timeout=settings.body_timeout,

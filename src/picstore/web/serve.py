@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 from picstore.blobs.base import IMMUTABLE_CACHE_CONTROL, LocalFiles, matches, validate_key
 from picstore.errors import NotFound, PicstoreError
 from picstore.store import ImageStore
+from picstore.web.deps import StoreDep
 from picstore.web.metrics import Metrics
 
 log = logging.getLogger("picstore.web")
@@ -47,38 +48,35 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return etag in candidates
 
 
-def router(store: ImageStore) -> APIRouter:
-    """The routes that serve blob bytes for stores picstore serves itself."""
-    api = APIRouter()
+#: The routes that serve blob bytes for stores picstore serves itself.
+router = APIRouter()
 
-    @api.api_route("/b/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
-    def serve_blob(key: str, request: Request) -> Response:
-        validate_key(key)
-        loc, blobs = store.locate(key, live=True)
-        etag = f'"{loc.sha256}"'
-        headers = blob_headers(etag, loc.content_type)
-        if _etag_matches(request.headers.get("if-none-match"), etag):
-            return Response(
-                status_code=304, headers={k: v for k, v in headers.items() if k != "Content-Type"}
-            )
-        if isinstance(blobs, LocalFiles):
-            path = blobs.path_for(loc.key)
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                # Catalogued but gone from disk: `picstore verify` lists these. The client gets a 404, the
-                # operator the path.
-                log.warning("catalogued blob %s is missing at %s", loc.key, path)
-                raise NotFound(f"no blob {key!r}") from None
-            # FileResponse sends with sendfile and answers Range (206, 416, multipart) on its own.
-            return FileResponse(path, headers=headers, media_type=loc.content_type, stat_result=stat)
-        body = blobs.get(loc.key)
-        del headers["Accept-Ranges"]  # served whole from memory: Range requests get the full 200
-        if request.method == "HEAD":
-            return Response(headers={**headers, "Content-Length": str(len(body))})
-        return Response(content=body, headers=headers, media_type=loc.content_type)
 
-    return api
+@router.api_route("/b/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
+def serve_blob(key: str, request: Request, store: StoreDep) -> Response:
+    """A catalogued, live blob: from its file with sendfile and Range (a ``LocalFiles`` store), else whole."""
+    validate_key(key)
+    loc, blobs = store.locate(key, live=True)
+    etag = f'"{loc.sha256}"'
+    headers = blob_headers(etag, loc.content_type)
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={k: v for k, v in headers.items() if k != "Content-Type"})
+    if isinstance(blobs, LocalFiles):
+        path = blobs.path_for(loc.key)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            # Catalogued but gone from disk: `picstore verify` lists these. The client gets a 404, the
+            # operator the path.
+            log.warning("catalogued blob %s is missing at %s", loc.key, path)
+            raise NotFound(f"no blob {key!r}") from None
+        # FileResponse sends with sendfile and answers Range (206, 416, multipart) on its own.
+        return FileResponse(path, headers=headers, media_type=loc.content_type, stat_result=stat)
+    body = blobs.get(loc.key)
+    del headers["Accept-Ranges"]  # served whole from memory: Range requests get the full 200
+    if request.method == "HEAD":
+        return Response(headers={**headers, "Content-Length": str(len(body))})
+    return Response(content=body, headers=headers, media_type=loc.content_type)
 
 
 class BlobCache:
