@@ -139,11 +139,21 @@ class Encloses(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SetupResult:
+    """What :meth:`BucketSetup.setup_bucket` did."""
+
+    bucket: str
+    created: bool
+    public_read: bool
+    policy: dict[str, Any] | None
+
+
 @runtime_checkable
 class BucketSetup(Protocol):
     """The store's container (a bucket) can be created and its public-read policy applied."""
 
-    def setup_bucket(self, *, public: bool | None = None) -> Any:
+    def setup_bucket(self, *, public: bool | None = None) -> SetupResult:
         """Create the container if missing and apply the read policy; returns what was done."""
         ...
 

@@ -32,6 +32,7 @@ from picstore.blobs.base import (
     BlobStore,
     PresignedPost,
     PutMode,
+    SetupResult,
     matches,
     validate_key,
     validate_prefix,
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
     from obstore import GetResult, ObjectMeta
     from obstore.store import ClientConfig
 
-    from picstore.blobs.s3_policy import SetupResult
     from picstore.blobs.s3_post import PostSigner
 
 #: User metadata holding the SHA-256 of the object's bytes (sent as ``x-amz-meta-sha256``).

@@ -7,24 +7,14 @@ Objects outside the store's prefix stay private; presigned GET URLs keep working
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from picstore.blobs.base import SetupResult
 from picstore.blobs.s3_config import botocore_client
 from picstore.blobs.s3_errors import translate_botocore
 
 if TYPE_CHECKING:
     from picstore.blobs.s3 import S3Store
-
-
-@dataclass(frozen=True)
-class SetupResult:
-    """What :func:`setup_bucket` did."""
-
-    bucket: str
-    created: bool
-    public_read: bool
-    policy: dict[str, Any] | None
 
 
 def public_read_policy(bucket: str, prefix: str) -> dict[str, Any]:
