@@ -1,7 +1,8 @@
 """Direct uploads: the browser sends the file somewhere other than the application, then asks to publish it.
 
-1. :meth:`DirectUploads.create` records an upload and says where to POST the file: with an S3 store, a
-   presigned POST straight to the bucket, whose policy fixes the exact incoming key, the byte range, the
+1. :meth:`DirectUploads.create` records an upload and says where to POST the file: with an incoming
+   store that signs POST policies (:class:`~picstore.blobs.base.DirectPost`: S3), a presigned POST
+   straight to the bucket, whose policy fixes the exact incoming key, the byte range, the
    declared content type (one of the formats ingest accepts) and an expiry of at most 15 minutes; with
    any other store, a URL on picstore itself (:meth:`DirectUploads.receive`) taking the same multipart
    form, whose fields are checked before its file is read.
@@ -45,7 +46,8 @@ from picstore.store import ImageStore, TenantRef
 
 log = logging.getLogger(__name__)
 
-#: Where picstore receives the file of a direct upload when the store is not S3 (the web layer serves it).
+#: Where picstore receives the file of a direct upload when the incoming store cannot sign a POST (the web
+#: layer serves it).
 RECEIVE_PATH = "/v1/uploads/{upload_id}/file"
 #: Rows and leftovers of uploads are kept this long past their expiry, so a retried ``complete`` still
 #: finds the image it made.
