@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     variant_formats: tuple[str, ...] = ("jpeg", "webp")
     #: Most frames an animation may declare.
     max_frames: int = Field(default=300, gt=0)
+    #: Work budget of one upload: pixels decoded plus pixels encoded, over all frames and outputs,
+    #: computed from the header (a 12 MP photo is ~30 MP of work; 150 frames of 1600x1600 ~1,200 MP).
+    max_work_pixels: int = Field(default=400_000_000, gt=0)
+    #: Wall-time budget of one upload's processing; a decode or encode still running then is killed.
+    max_ingest_seconds: float = Field(default=30.0, gt=0)
     #: AVIF variants, when "avif" is in variant_formats (slow: about 2 s a 1600 px image at effort 4).
     avif_quality: int = Field(default=55, ge=1, le=100)
     avif_effort: int = Field(default=4, ge=0, le=9)
