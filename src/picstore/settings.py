@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     max_work_pixels: int = Field(default=400_000_000, gt=0)
     #: Wall-time budget of one upload's processing; a decode or encode still running then is killed.
     max_ingest_seconds: float = Field(default=30.0, gt=0)
+    #: Uploads processed at once in this process (0: two per core), and at most how many of them one
+    #: tenant may hold (0: half). Small uploads also get one fast-lane slot per core (admission.py).
+    ingest_slots: int = Field(default=0, ge=0)
+    ingest_slots_per_tenant: int = Field(default=0, ge=0)
     #: AVIF variants, when "avif" is in variant_formats (slow: about 2 s a 1600 px image at effort 4).
     avif_quality: int = Field(default=55, ge=1, le=100)
     avif_effort: int = Field(default=4, ge=0, le=9)

@@ -22,11 +22,12 @@ from typing import Any
 
 import pyvips
 
-from picstore.errors import IngestTimeout, TooMuchWork
-from picstore.ingest.headers import Header
+from picstore.errors import ImageRejected, IngestTimeout, TooMuchWork
+from picstore.ingest.headers import Header, read_header
 from picstore.ingest.normalize import capped_size
 from picstore.ingest.options import IngestOptions
-from picstore.variants.spec import VariantSpec
+from picstore.ingest.sniff import sniff
+from picstore.variants.spec import VariantSpec, parse_spec
 
 #: Formats whose variants keep an animation's frames (the others get a still of the first frame).
 ANIMATED_FORMATS = frozenset({"webp", "gif"})
@@ -43,6 +44,17 @@ def planned_work(header: Header, options: IngestOptions, presets: Mapping[str, V
         for fmt in options.variant_formats:
             encoded += w * h * (frames if fmt in ANIMATED_FORMATS else 1)
     return decoded + encoded
+
+
+def estimate(data: bytes, options: IngestOptions) -> int:
+    """The planned work of ``data`` from its header alone; 0 when the header is refused (ingest then
+    refuses the upload at the same step, before any decode, so it costs nothing either)."""
+    try:
+        header = read_header(data, sniff(data))
+    except ImageRejected:
+        return 0
+    presets = {name: parse_spec(text) for name, text in options.variants.items()}
+    return planned_work(header, options, presets)
 
 
 def check_work(header: Header, options: IngestOptions, presets: Mapping[str, VariantSpec]) -> None:

@@ -7,8 +7,6 @@ error leaves as ``application/problem+json`` (:mod:`picstore.web.problems`).
 
 from __future__ import annotations
 
-import os
-
 from anyio import CapacityLimiter
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -64,8 +62,10 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     app.state.store = store
     app.state.metrics = metrics = Metrics()
     app.state.uploads = DirectUploads(store)
-    # Ingests at once (see api.run_ingest): two per core keeps the cores busy while one writes blobs.
-    app.state.ingest_limiter = CapacityLimiter(2 * (os.cpu_count() or 1))
+    # Threads for uploads (see api.run_ingest); how many ingests run at once is the store's gate's call.
+    gate = store.ingest_gate
+    app.state.ingest_threads = CapacityLimiter(4 * (gate.slots + gate.fast_slots))
+    app.state.ingest_tenant_limiters = {}
     install(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and readiness")
