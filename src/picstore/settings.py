@@ -85,8 +85,9 @@ class Settings(BaseSettings):
     s3_presign: bool = False
     s3_presign_ttl: int = Field(default=3600, gt=0, le=7 * 24 * 3600)
 
-    #: Admin key for tenant management over the API (unset: tenant management only by CLI).
-    admin_key: str | None = None
+    #: Admin key for tenant management over the API (unset: tenant management only by CLI). At least
+    #: 16 characters: it is a password that anyone who can reach the service may guess at.
+    admin_key: str | None = Field(default=None, min_length=16)
 
     # HTTP service (picstore serve)
     #: Seconds a request body may stall (no bytes arriving) before it is refused with 408.
@@ -98,6 +99,12 @@ class Settings(BaseSettings):
     #: Where direct uploads wait for ``complete``: a blob store URL that nothing serves publicly.
     #: Default: ``<dir>-incoming`` beside a file store; ``s3://<bucket>/incoming/<prefix>`` for S3.
     upload_incoming: str | None = None
+    #: Seconds a connection has to deliver complete request headers (slow-header clients are cut off).
+    header_timeout: float = Field(default=10.0, gt=0)
+    #: Seconds an idle kept-alive connection stays open.
+    idle_timeout: int = Field(default=5, gt=0)
+    #: Open connections one ``picstore serve`` process accepts; beyond that a 503 ``server_busy``.
+    max_connections: int = Field(default=1000, gt=0)
 
     @classmethod
     def settings_customise_sources(
