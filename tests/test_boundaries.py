@@ -67,6 +67,7 @@ PURE_FORBIDDEN = [
 
 #: Every picstore module but ``models`` and ``errors`` (which import nothing of picstore but ``formats``).
 PICSTORE_BUT_MODELS = [
+    "picstore.admission",
     "picstore.blobs",
     "picstore.formats",
     "picstore.catalog",
@@ -85,6 +86,7 @@ RULES = {
     "picstore.errors": ["picstore"],
     "picstore.formats": ["picstore"],
     "picstore.models": [m for m in PICSTORE_BUT_MODELS if m != "picstore.formats"] + ["picstore.keys"],
+    "picstore.admission": ["picstore"],
     "picstore.settings": [
         "picstore.models",
         "picstore.store",

@@ -31,19 +31,25 @@ def _default(name: str) -> Any:
     return Settings.model_fields[name].get_default(call_default_factory=True)
 
 
-def bounds(name: str) -> tuple[int | None, int | None]:
-    """The inclusive (low, high) range of the integer setting ``name``; None where it is open."""
-    low = high = None
+def check_range(name: str, value: float) -> None:
+    """Raise ConfigError unless ``value`` lies in the range the setting ``name`` allows."""
+    low: str | None = None
+    high: str | None = None
+    ok = True
     for rule in Settings.model_fields[name].metadata:
         if isinstance(rule, annotated_types.Ge):
-            low = int(rule.ge)  # type: ignore[call-overload]
+            low, ok = f"{rule.ge}", ok and value >= rule.ge  # type: ignore[operator]
         elif isinstance(rule, annotated_types.Gt):
-            low = int(rule.gt) + 1  # type: ignore[call-overload]
+            whole = isinstance(value, int)
+            low = f"{rule.gt + 1}" if whole else None  # type: ignore[operator]
+            ok = ok and value > rule.gt  # type: ignore[operator]
+            if not whole and not ok:
+                raise ConfigError(f"{name} must be above {rule.gt}")
         elif isinstance(rule, annotated_types.Le):
-            high = int(rule.le)  # type: ignore[call-overload]
-        elif isinstance(rule, annotated_types.Lt):
-            high = int(rule.lt) - 1  # type: ignore[call-overload]
-    return low, high
+            high, ok = f"{rule.le}", ok and value <= rule.le  # type: ignore[operator]
+    if not ok:
+        allowed = f"{low} to {high}" if low and high else f"at least {low}" if low else f"at most {high}"
+        raise ConfigError(f"{name} must be {allowed}")
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,10 @@ class IngestOptions:
     variant_formats: tuple[str, ...] = _default("variant_formats")
     #: Frames an animation may declare (security.md: a 500-frame GIF is refused from its header).
     max_frames: int = _default("max_frames")
+    #: Pixels decoded plus encoded per upload, all frames and outputs (``ingest.budget``).
+    max_work_pixels: int = _default("max_work_pixels")
+    #: Wall time one ingest may take before its libvips work is killed (``ingest.budget``).
+    max_ingest_seconds: float = _default("max_ingest_seconds")
     #: AVIF variants (only when "avif" is in ``variant_formats``; ~2 s per 1600 px image at effort 4).
     avif_quality: int = _default("avif_quality")
     avif_effort: int = _default("avif_effort")
@@ -96,10 +106,5 @@ class IngestOptions:
             if fmt not in VARIANT_FORMATS:
                 raise ConfigError(f"unknown variant format {fmt!r}: use {', '.join(VARIANT_FORMATS)}")
         for f in fields(self):
-            if f.type != "int":
-                continue
-            low, high = bounds(f.name)
-            value = getattr(self, f.name)
-            if (low is not None and value < low) or (high is not None and value > high):
-                allowed = f"at least {low}" if high is None else f"{low} to {high}"
-                raise ConfigError(f"{f.name} must be {allowed}")
+            if f.type in ("int", "float"):
+                check_range(f.name, getattr(self, f.name))

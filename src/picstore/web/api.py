@@ -89,7 +89,7 @@ async def create_image(
             put = partial(
                 store.put, form.stream, tenant, form.filename, alt=alt, idempotency_key=idempotency_key
             )
-            image = await publisher.ingest(put)
+            image = await publisher.ingest(tenant, put)
     return await publisher.created(image, response)
 
 

@@ -19,6 +19,7 @@ from picstore.web.limits import BodyGuard, BodyLimits
 from picstore.web.metrics import Observe
 from picstore.web.problems import install, problem
 from picstore.web.schemas import problem_responses
+from picstore.web.server import uvicorn_options
 
 __all__ = ["create_app", "problem", "run"]
 
@@ -100,16 +101,4 @@ def run(store: ImageStore, host: str, port: int) -> None:
     """Serve ``store`` with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(
-        create_app(store),
-        host=host,
-        port=port,
-        log_level="info",
-        # A log line per request costs a quarter of a cached blob GET's time; the proxy in front logs
-        # requests and /metrics counts them. Errors are still logged.
-        access_log=False,
-        server_header=False,
-        # Behind a proxy on the same machine (nginx), trust its X-Forwarded-* only.
-        forwarded_allow_ips="127.0.0.1",
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.run(create_app(store), host=host, port=port, log_level="info", **uvicorn_options(store.settings))

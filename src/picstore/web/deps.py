@@ -2,12 +2,11 @@
 
 :func:`install` puts the services on ``app.state`` when the app is made; a route names what it needs by
 type (``store: StoreDep``) and never touches ``request.app.state`` itself. Tests may swap a service on
-``app.state`` (``ingest_limiter``, say) between requests: each request reads it afresh.
+``app.state`` (``ingest_threads``, say) between requests: each request reads it afresh.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, cast
 
 from anyio import CapacityLimiter
@@ -24,8 +23,10 @@ def install(app: FastAPI, store: ImageStore) -> Metrics:
     app.state.store = store
     app.state.metrics = metrics = Metrics()
     app.state.uploads = DirectUploads(store)
-    # Ingests at once (Publisher.ingest): two per core keeps the cores busy while one writes blobs.
-    app.state.ingest_limiter = CapacityLimiter(2 * (os.cpu_count() or 1))
+    # Threads for uploads (see Publisher.ingest); how many ingests run at once is the store's gate's call.
+    gate = store.ingest_gate
+    app.state.ingest_threads = CapacityLimiter(4 * (gate.slots + gate.fast_slots))
+    app.state.ingest_tenant_limiters = {}
     return metrics
 
 
@@ -44,20 +45,28 @@ def get_uploads(request: Request) -> DirectUploads:
     return cast(DirectUploads, request.app.state.uploads)
 
 
-def get_ingest_limiter(request: Request) -> CapacityLimiter:
-    """How many ingests may run at once in this process."""
-    return cast(CapacityLimiter, request.app.state.ingest_limiter)
+def get_ingest_threads(request: Request) -> CapacityLimiter:
+    """The worker threads uploads' ingests run on, all tenants together."""
+    return cast(CapacityLimiter, request.app.state.ingest_threads)
+
+
+def get_tenant_limiters(request: Request) -> dict[str, CapacityLimiter]:
+    """Each tenant's share of the ingest threads, by slug (made on a tenant's first upload)."""
+    return cast(dict[str, CapacityLimiter], request.app.state.ingest_tenant_limiters)
 
 
 StoreDep = Annotated[ImageStore, Depends(get_store)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 UploadsDep = Annotated[DirectUploads, Depends(get_uploads)]
-IngestLimiterDep = Annotated[CapacityLimiter, Depends(get_ingest_limiter)]
+IngestThreadsDep = Annotated[CapacityLimiter, Depends(get_ingest_threads)]
+TenantLimitersDep = Annotated[dict[str, CapacityLimiter], Depends(get_tenant_limiters)]
 
 
-def get_publisher(store: StoreDep, metrics: MetricsDep, limiter: IngestLimiterDep) -> Publisher:
+def get_publisher(
+    store: StoreDep, metrics: MetricsDep, threads: IngestThreadsDep, per_tenant: TenantLimitersDep
+) -> Publisher:
     """What the routes that make images publish them through."""
-    return Publisher(store, metrics, limiter)
+    return Publisher(store, metrics, threads, per_tenant)
 
 
 PublisherDep = Annotated[Publisher, Depends(get_publisher)]

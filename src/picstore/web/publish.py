@@ -1,7 +1,8 @@
 """Publishing an image over HTTP, for every route that makes one (``POST /v1/images`` and a direct
 upload's ``complete``): the bounded ingest, the upload counters and the :class:`ImageOut` answer.
 
-Invariants: at most ``ingest_limiter`` ingests run at once per process; every upload is counted once,
+Invariants: the store's ingest gate decides when ingests run, on bounded threads, each tenant on its
+share; every upload is counted once,
 as accepted or as refused with its error code; an image is answered in exactly the shape ``ImageOut``
 declares (the response is validated against it).
 """
@@ -16,7 +17,7 @@ from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
 from picstore.errors import PicstoreError
-from picstore.models import Image, ImageUrls
+from picstore.models import Image, ImageUrls, Tenant
 from picstore.store import ImageStore
 from picstore.web.metrics import Metrics
 from picstore.web.schemas import ImageOut
@@ -25,10 +26,17 @@ from picstore.web.schemas import ImageOut
 class Publisher:
     """Publishes images for one request: counted, bounded, answered as ``ImageOut``."""
 
-    def __init__(self, store: ImageStore, metrics: Metrics, limiter: CapacityLimiter) -> None:
+    def __init__(
+        self,
+        store: ImageStore,
+        metrics: Metrics,
+        threads: CapacityLimiter,
+        per_tenant: dict[str, CapacityLimiter],
+    ) -> None:
         self.store = store
         self.metrics = metrics
-        self.limiter = limiter
+        self.threads = threads
+        self.per_tenant = per_tenant
 
     @contextmanager
     def counting(self) -> Iterator[None]:
@@ -39,14 +47,18 @@ class Publisher:
             self.metrics.refused(exc.code)
             raise
 
-    async def ingest(self, fn: Callable[[], Image]) -> Image:
-        """Run an upload's ingest (``fn``) in a worker thread, at most ``limiter``'s capacity at once, and
-        count the image it makes as accepted.
+    async def ingest(self, tenant: Tenant, fn: Callable[[], Image]) -> Image:
+        """Run an upload's ingest (``fn``) in a worker thread and count the image it makes as accepted.
 
-        Ingest is CPU-bound and takes tens of MB per large image: more at once than there are cores only
-        costs memory. Requests beyond the limit wait here, their bodies already spooled.
+        The store's ``IngestGate`` decides when the work runs (bounded, fair between tenants, a fast lane
+        for small uploads). Threads are bounded here: ``threads`` in all, and each tenant at most as many
+        as the gate has slots, so one tenant's flood cannot take the threads the others need to reach
+        the gate. Requests beyond that wait here, their bodies already spooled.
         """
-        image = await to_thread.run_sync(fn, limiter=self.limiter)
+        gate = self.store.ingest_gate
+        limiter = self.per_tenant.setdefault(tenant.slug, CapacityLimiter(gate.slots + gate.fast_slots))
+        async with limiter:
+            image = await to_thread.run_sync(fn, limiter=self.threads)
         self.metrics.accepted(image)
         return image
 

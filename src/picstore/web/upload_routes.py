@@ -127,5 +127,5 @@ async def complete_upload(
     """
     complete = partial(uploads.complete, upload_id, tenant, alt=body.alt if body else None)
     with publisher.counting():
-        image = await publisher.ingest(complete)
+        image = await publisher.ingest(tenant, complete)
     return await publisher.created(image, response)
