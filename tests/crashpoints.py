@@ -21,11 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from picstore.direct_uploads import DirectUploads
 from sqlalchemy import event
 
 from picstore import ImageStore
 from picstore.blobs.local import LocalStore
+from picstore.direct_uploads import DirectUploads
 from picstore.ops.migrate import migrate
 from picstore.settings import Settings, load_settings
 

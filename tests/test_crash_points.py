@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from picstore.direct_uploads import DirectUploads
 
 from picstore import ImageStore
+from picstore.direct_uploads import DirectUploads
 from picstore.errors import NotFound
 from picstore.ops.migrate import migrate
 from picstore.ops.verify import verify
