@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 
 import pytest
 
-from tests.cli_run import Result, picstore
+from tests.cli_run import Result, child_env, picstore
 from tests.helpers import make_jpeg
 
 LONG_NAME = "a photo of the shop front with a rather long file name.jpg"
@@ -76,6 +85,38 @@ def test_put_ls_get_rm_piped_at_40_columns(home: Path) -> None:
     assert _one_line_error(picstore("get", image_id, "-o", "x.jpg", cwd=home), "not_found")
     assert picstore("tenant", "list", cwd=home).lines[0].split("\t")[:2] == ["acme", "Acme Bakery"]
     assert [t["tenant"] for t in picstore("tenant", "list", "--json", cwd=home).json()] == ["acme"]
+
+
+def _on_a_terminal(*args: str, cwd: Path, columns: int) -> str:
+    """What ``picstore ARGS`` shows on a terminal ``columns`` wide (a pseudo-terminal), colours removed."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "picstore", *args],
+        cwd=cwd,
+        stdout=slave,
+        stderr=subprocess.DEVNULL,
+        env=child_env(COLUMNS=str(columns)),
+    )
+    os.close(slave)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the child has closed the terminal
+        while chunk := os.read(master, 65536):
+            shown += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    return re.sub(r"\x1b\[[0-9;]*m", "", shown.decode()).replace("\r\n", "\n")
+
+
+def test_ids_are_whole_on_a_terminal_too(home: Path) -> None:
+    (home / "a.jpg").write_bytes(make_jpeg())
+    image_id = picstore("put", "a.jpg", "--tenant", "acme", "--json", cwd=home).json()["id"]
+    # Wide enough: a table, the id in it whole.
+    wide = _on_a_terminal("ls", "--tenant", "acme", cwd=home, columns=160)
+    assert "┃ id " in wide and f"│ {image_id} │" in wide
+    # Too narrow for the table: the rows as lines, rather than a table squeezed into cut columns.
+    narrow = _on_a_terminal("ls", "--tenant", "acme", cwd=home, columns=40)
+    assert narrow.splitlines()[0].split("\t")[:3] == [image_id, "jpeg", "64x48"]
 
 
 def test_put_json_describes_the_image(home: Path) -> None:

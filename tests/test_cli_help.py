@@ -72,6 +72,17 @@ def test_help_page(command: str) -> None:
     _assert_paragraphs_reflowed(lines)
 
 
+#: Commands that print no data: serve runs until stopped (and logs), groups only list their commands.
+NO_DATA = {"serve"}
+
+
+def test_every_command_that_prints_data_has_json() -> None:
+    leaves = [c for c in PAGES if c and "Commands:" not in PAGES[c][1].splitlines()]
+    assert len(leaves) >= 12
+    missing = [c for c in leaves if c not in NO_DATA and "  --json " not in PAGES[c][1]]
+    assert missing == []
+
+
 def _assert_paragraphs_reflowed(lines: list[str]) -> None:
     """The description is filled to the width: no line ends while the next word would still fit.
 

@@ -71,20 +71,23 @@ def _cell(value: object) -> str:
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[object]], whole: Sequence[int] = (0,)) -> None:
-    """Rows of data: a Rich table on a terminal, tab-separated lines (no header) otherwise.
+    """Rows of data: a Rich table on a terminal wide enough for it, tab-separated lines (no header) otherwise.
 
-    The columns at the indexes in ``whole`` (ids) are never wrapped or shortened, also on a terminal.
+    The columns at the indexes in ``whole`` (ids) are never wrapped or shortened: a terminal too narrow
+    for the table gets the lines too, rather than a table with its columns squeezed to nothing.
     """
     cells = [[_cell(v) for v in row] for row in rows]
-    if not stdout_is_terminal():
+    widths = [max((len(row[i]) for row in cells), default=0) for i in range(len(columns))]
+    # A table's natural width: each column's widest cell, padded by one space a side, and the borders.
+    natural = sum(max(w, len(c)) + 3 for w, c in zip(widths, columns, strict=True)) + 1
+    if not stdout_is_terminal() or natural > out.width:
         for row in cells:
             line("\t".join(row))
         return
     grid = Table(*columns)
     for index in whole:
-        widest = max((len(row[index]) for row in cells), default=0)
         grid.columns[index].no_wrap = True
-        grid.columns[index].min_width = max(widest, len(columns[index]))
+        grid.columns[index].min_width = max(widths[index], len(columns[index]))
     for row in cells:
         grid.add_row(*(Text(cell) for cell in row))
     out.print(grid, soft_wrap=False)
