@@ -222,7 +222,7 @@ class DirectUploads:
             post = signer.sign(record.key, content_type=content_type, max_bytes=size, expires_in=ttl)
             url, fields = post.url, post.fields
         else:
-            url = self.store.urls.base_url + RECEIVE_PATH.format(upload_id=upload_id)
+            url = self.store.url_builder.base_url + RECEIVE_PATH.format(upload_id=upload_id)
             fields = {"Content-Type": content_type, "token": token or ""}
         self.catalog.add_upload(record)
         return UploadTicket(upload_id=upload_id, url=url, fields=fields, expires_at=record.expires_at)

@@ -150,7 +150,9 @@ def list_images(
     """The tenant's images, newest first, ``limit`` at a time."""
     store: ImageStore = request.app.state.store
     page = store.list(tenant, limit=limit, cursor=cursor)
-    return JSONResponse({"items": [store.describe(i) for i in page.items], "next_cursor": page.next_cursor})
+    urls = store.urls(page.items)
+    items = [store.describe(i, urls[i.id]) for i in page.items]
+    return JSONResponse({"items": items, "next_cursor": page.next_cursor})
 
 
 @router.get(
