@@ -15,16 +15,36 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from picstore import __version__
 from picstore.cli.command import App
-from picstore.cli.console import line, note
-from picstore.errors import StoreNotFound
+from picstore.cli.console import err, line, note, out, print_json, progress, progress_bar
+from picstore.errors import PicstoreError, StoreNotFound
 from picstore.settings import DEFAULT_DATA_DIR, Settings, load_settings
 from picstore.store import ImageStore
+
+__all__ = [
+    "ConfigOpt",
+    "JsonOpt",
+    "State",
+    "TenantOpt",
+    "app",
+    "db_app",
+    "err",
+    "fail",
+    "main",
+    "open_store",
+    "out",
+    "print_json",
+    "progress",
+    "progress_bar",
+    "s3_app",
+    "settings",
+    "tenant_app",
+]
 
 app = App(
     name="picstore",
@@ -116,9 +136,21 @@ def announce_new_store() -> None:
     )
 
 
+def fail(error: PicstoreError, as_json: bool = False, code: int = 1) -> NoReturn:
+    """Stop the command with ``error``: the root command prints it (JSON when --json was given) and exits 1.
+
+    ``as_json`` and ``code`` are accepted for the callers that still pass them: every failure exits 1.
+    """
+    raise error
+
+
 @contextmanager
-def open_store(create: bool = False, **overrides: Any) -> Iterator[ImageStore]:
-    """The ImageStore for one command; see the module docstring for when it may be a new one."""
+def open_store(as_json: bool = False, *, create: bool = False, **overrides: Any) -> Iterator[ImageStore]:
+    """The ImageStore for one command; see the module docstring for when it may be a new one.
+
+    Errors raised inside are printed by the root command (:mod:`picstore.cli.command`), as JSON when
+    ``--json`` is on the command line; ``as_json`` is accepted for the callers that still pass it.
+    """
     s = settings(**overrides)
     new = check_default_store(s, create)
     store = ImageStore.from_settings(s)
