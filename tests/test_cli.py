@@ -213,6 +213,7 @@ def test_validate_lines_and_json(tmp_path: Path) -> None:
     assert set(rows[0]) == {"file", "accepted", "code", "message", "format", "width", "height", "frames"}
     assert [r["accepted"] for r in rows] == [True, False] and rows[1]["code"] == "not_an_image"
     plain = picstore("validate", "ok.jpg", "bad.jpg", cwd=tmp_path)
+    assert plain.stderr == ""  # no progress bar drawn into a pipe
     assert [line.split("\t")[:2] for line in plain.lines] == [["ok", "ok.jpg"], ["refused", "bad.jpg"]]
     assert plain.lines[1].split("\t")[2].startswith("not_an_image: ")
 

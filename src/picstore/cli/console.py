@@ -9,6 +9,7 @@ Invariants:
   ``picstore ls --tenant acme | cut -f1`` gives ids that paste into ``get`` and ``rm``.
 - Text that comes from users or from the outside (filenames, alt text, error messages) is never read as
   Rich markup.
+- Progress bars are drawn only when stderr is a terminal.
 - ``--json`` output is plain ``json.dumps``: one document (or one per line) on stdout, nothing else there.
 """
 
@@ -94,8 +95,8 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[object]], whole: Seque
 
 
 def progress(items: Sequence[T], label: str, enabled: bool) -> Iterator[T]:
-    """Iterate ``items`` with a progress bar on stderr when ``enabled``."""
-    if not enabled:
+    """Iterate ``items`` with a progress bar on stderr when ``enabled`` and stderr is a terminal."""
+    if not (enabled and err.is_terminal):
         yield from items
         return
     with Progress(console=err, transient=True) as bar:
@@ -107,8 +108,11 @@ def progress(items: Sequence[T], label: str, enabled: bool) -> Iterator[T]:
 
 @contextmanager
 def progress_bar(enabled: bool, label: str) -> Iterator[Callable[[object], None]]:
-    """A progress bar whose total is unknown up front; yields the function that advances it."""
-    if not enabled:
+    """A progress bar whose total is unknown up front; yields the function that advances it.
+
+    Only on a terminal: written to a pipe or a log, a bar is a stray blank line, not progress.
+    """
+    if not (enabled and err.is_terminal):
         yield lambda _item: None
         return
     with Progress(console=err, transient=True) as bar:
