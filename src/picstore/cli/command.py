@@ -10,6 +10,9 @@ Invariants:
   with Click's conventions: ``Usage: picstore put [OPTIONS] FILE``, ``--tenant TENANT``, and no type
   placeholder such as ``<bool>`` or ``<str>``.
 
+New commands get all of this by being registered on :class:`App` instances (``app.command()``, or a
+sub-app made with ``App(help=...)`` and ``app.add_typer``); a plain ``typer.Typer`` would not.
+
 Typer vendors Click as ``typer._click`` (0.29 and later); its classes are used here only for types and
 for the exceptions Click raises while parsing.
 """
