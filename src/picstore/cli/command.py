@@ -28,7 +28,7 @@ import typer
 from typer import _click
 from typer.core import TyperCommand, TyperGroup
 
-from picstore.cli.console import out, show_error
+from picstore.cli.console import line, show_error
 from picstore.errors import PicstoreError, UsageError
 
 _PLACEHOLDER = re.compile(r" <[^>]*>(\.\.\.)?$")
@@ -120,7 +120,7 @@ class Group(TyperGroup):
         try:
             code = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
         except _click.exceptions.NoArgsIsHelpError as exc:
-            out.print(exc.format_message(), markup=False)
+            line(exc.format_message())
             code = 0
         except _click.exceptions.ClickException as exc:
             ctx = getattr(exc, "ctx", None)
