@@ -5,6 +5,7 @@ Raw sockets, because a well-behaved client library will not send what these test
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -73,6 +74,29 @@ def test_a_huge_content_length_is_refused_before_the_body(server: tuple[str, str
     assert status == 413 and b'"code":"too_large"' in raw
     assert b"connection: close" in raw.lower()
     assert time.monotonic() - started < 1
+
+
+def test_the_refusal_names_the_configured_limit(server: tuple[str, str, ImageStore]) -> None:
+    # The cap has room for the form around the file; the message states the setting, not that sum.
+    from picstore.web.limits import FORM_OVERHEAD
+
+    base, key, _ = server
+    expected = f"an image may be at most {MAX_BYTES:,} bytes (PICSTORE_MAX_BYTES)"
+    declared = MAX_BYTES + FORM_OVERHEAD + 1
+    with _connect(base) as sock:
+        sock.sendall(_head(key, f"Content-Length: {declared}\r\n"))
+        status, raw = _response(sock)
+    message = json.loads(raw.partition(b"\r\n\r\n")[2])["detail"]
+    assert status == 413 and message == f"the request body is {declared:,} bytes; {expected}"
+    chunked = httpx.post(
+        f"{base}/v1/images",
+        content=iter([FILE_PART, b"\xff" * (MAX_BYTES + FORM_OVERHEAD)]),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "multipart/form-data; boundary=XyZ"},
+    )
+    assert chunked.status_code == 413
+    # Counted as it arrives, the file part is refused by the form parser, naming the same limit.
+    assert f"limit of {MAX_BYTES:,} bytes" in chunked.json()["detail"]
+    assert f"{MAX_BYTES + FORM_OVERHEAD:,}" not in raw.decode() + chunked.text
 
 
 def test_an_endless_chunked_body_is_cut_off_at_the_cap(server: tuple[str, str, ImageStore]) -> None:

@@ -124,6 +124,13 @@ class InvalidRequest(PicstoreError, ValueError):
     http_status = 400
 
 
+class UsageError(InvalidRequest):
+    """The command line is not one picstore understands; see the command's --help."""
+
+    code = "usage_error"
+    http_status = 400
+
+
 class Unauthorized(PicstoreError):
     """A valid API key is required."""
 
@@ -152,6 +159,13 @@ class ConfigError(PicstoreError, ValueError):
     """The configuration is invalid."""
 
     code = "config_error"
+    http_status = 500
+
+
+class StoreNotFound(ConfigError):
+    """There is no picstore store where the configuration points."""
+
+    code = "store_not_found"
     http_status = 500
 
 

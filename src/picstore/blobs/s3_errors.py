@@ -37,6 +37,17 @@ _RETRIES = re.compile(r"after (\d+) retries")
 _S3_CODE = re.compile(r"<Code>([A-Za-z]+)</Code>")
 #: Statuses worth another try later: the server is busy or broken, not refusing this request.
 _TRANSIENT = {408, 429, 500, 502, 503, 504}
+#: What to set when S3 does not accept who we are, or no credentials were found at all.
+CREDENTIALS_HINT = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE for a profile in ~/.aws)"
+#: With no keys in the environment or ~/.aws, obstore asks the cloud metadata services (EC2, ECS); their
+#: failure is how "no credentials" shows up.
+_METADATA_SERVICES = ("169.254.169.254", "169.254.170.2", "instance metadata")
+
+
+def no_credentials(where: str, why: str = "") -> ConfigError:
+    """The error for an S3 store that found no credentials anywhere."""
+    because = f" ({why})" if why else ""
+    return ConfigError(f"{where}: no S3 credentials found{because}; {CREDENTIALS_HINT}")
 
 
 def http_status(exc: BaseException) -> int | None:
@@ -86,9 +97,12 @@ def translate(exc: BaseException, op: str, key: str, where: str) -> PicstoreErro
         return InvalidKey(f"invalid blob key {key!r}: {summary(exc)}")
     if isinstance(exc, UnknownConfigurationKeyError):
         return ConfigError(f"{where}: {summary(exc)}")
+    if any(service in text for service in _METADATA_SERVICES):
+        return no_credentials(where)
     if isinstance(exc, PermissionDeniedError | UnauthenticatedError) or status in (401, 403):
         return StorageError(
-            f"{where} refused to {op} {key!r}: check the S3 credentials and permissions ({summary(exc)})"
+            f"{where} refused to {op} {key!r}: check the S3 credentials ({CREDENTIALS_HINT}) and the "
+            f"bucket's permissions ({summary(exc)})"
         )
     if status is None or status in _TRANSIENT:
         what = "did not answer" if status is None else f"answered {status}"
@@ -116,10 +130,12 @@ def translate_botocore(exc: Exception, op: str, where: str) -> PicstoreError:
         status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         message = f"{where} refused to {op}: {code} {error.get('Message') or ''}".strip()
         if status in (401, 403) or code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            return StorageError(f"{message} (check the S3 credentials and permissions)")
+            return StorageError(f"{message} (check the S3 credentials, {CREDENTIALS_HINT}, and permissions)")
         if status in _TRANSIENT:
             return StorageUnavailable(message)
         return StorageError(message)
-    if type(exc).__name__ in ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound"):
+    if type(exc).__name__ in ("NoCredentialsError", "PartialCredentialsError"):
+        return no_credentials(where, str(exc))
+    if type(exc).__name__ == "ProfileNotFound":
         return ConfigError(f"{where}: {exc}")
     return StorageUnavailable(f"{where} did not answer to {op}: {exc}")

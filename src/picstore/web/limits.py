@@ -41,6 +41,15 @@ class BodyLimits:
             return self.max_file_bytes + FORM_OVERHEAD
         return self.max_json_bytes
 
+    def limit_for(self, content_type: str) -> str:
+        """The limit a body of this content type is held to, as a client should read it.
+
+        It names the configured size, not the cap: the room for form fields is picstore's business.
+        """
+        if content_type.lower().startswith("multipart/form-data"):
+            return f"an image may be at most {self.max_file_bytes:,} bytes (PICSTORE_MAX_BYTES)"
+        return f"a JSON body may be at most {self.max_json_bytes:,} bytes"
+
 
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
@@ -60,22 +69,26 @@ class BodyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cap = self.limits.cap_for(_header(scope, b"content-type") or "")
+        content_type = _header(scope, b"content-type") or ""
+        cap = self.limits.cap_for(content_type)
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > cap:
-            error = TooLarge(f"the request body is {int(declared):,} bytes; the limit is {cap:,}")
+            limit = self.limits.limit_for(content_type)
+            error = TooLarge(f"the request body is {int(declared):,} bytes; {limit}")
             await problem(error, scope.get("path"))(scope, receive, send)
             return
-        await self.app(scope, _GuardedReceive(receive, scope, cap, self.limits), send)
+        guarded = _GuardedReceive(receive, scope, cap, self.limits, self.limits.limit_for(content_type))
+        await self.app(scope, guarded, send)
 
 
 class _GuardedReceive:
     """Wraps ``receive``: counts body bytes and applies the time limits until the body is complete."""
 
-    def __init__(self, receive: Receive, scope: Scope, cap: int, limits: BodyLimits) -> None:
+    def __init__(self, receive: Receive, scope: Scope, cap: int, limits: BodyLimits, limit: str) -> None:
         self._receive = receive
         self._scope = scope
         self._cap = cap
+        self._limit = limit
         self._limits = limits
         self._received = 0
         self._done = False
@@ -102,9 +115,7 @@ class _GuardedReceive:
         if message["type"] == "http.request":
             self._received += len(message.get("body", b""))
             if self._received > self._cap:
-                raise self._fail(
-                    TooLarge(f"the request body is larger than the limit of {self._cap:,} bytes")
-                )
+                raise self._fail(TooLarge(f"the request body is too large: {self._limit}"))
             if not message.get("more_body", False):
                 self._done = True
         else:

@@ -10,7 +10,7 @@
 Rounds alternate anchor and picstore after a warm-up; medians and ratios are printed (see
 shared/reference/performance.md). Needs nginx and wrk (Debian: ``apt-get install nginx-light wrk``).
 
-    python benchmarks/http.py [--images 48] [--rounds 3] [--get-seconds 5] [--nginx-workers 1]
+    python benchmarks/serve_http.py [--images 48] [--rounds 3] [--get-seconds 5] [--nginx-workers 1]
 """
 
 from __future__ import annotations
@@ -32,11 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-# Run as a script, this file's directory comes first on sys.path, and this file's name would hide the
-# standard library's ``http`` package (which httpx imports).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import httpx  # noqa: E402
+import httpx
 
 CLIENTS = 8
 ADMIN_KEY = "bench-admin-key-" + "x" * 24
