@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 
