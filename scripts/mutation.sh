@@ -27,7 +27,7 @@ MODULES=(
   "ingest/sniff.py|tests/test_ingest_sniff.py"
   "ingest/headers/*|tests/test_ingest_headers.py"
   "variants/spec.py|tests/test_variants_spec.py"
-  "web/serve.py|tests/test_serve.py"
+  "web/serve.py|tests/test_serve.py tests/test_api_blobs.py"
   "blobs/local.py|tests/test_blobs_local.py"
 )
 

@@ -280,3 +280,258 @@ def test_list_skips_stray_files(store: LocalStore, root: Path) -> None:
     (root / ".tmp" / "put-crashed.part").write_bytes(b"half")
     (root / ".DS_Store").write_bytes(b"junk")
     assert [i.key for i in store.list()] == ["a.jpg"]
+
+
+# --- every refusal and failure, with the message the operator acts on ---------------------------------
+
+
+def test_a_root_that_cannot_be_made(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(StorageError) as caught:
+        LocalStore(tmp_path / "file" / "blobs")
+    assert caught.value.message == (
+        f"cannot create the store directory under {tmp_path}/file/blobs: Not a directory"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("s3://b/x", "invalid file store URL 's3://b/x': use file:///absolute/path"),
+        ("file:///x?y=1", "invalid file store URL 'file:///x?y=1': use file:///absolute/path"),
+        ("file:///x#y", "invalid file store URL 'file:///x#y': use file:///absolute/path"),
+        (
+            "file://nas/x",
+            "invalid file store URL 'file://nas/x': host 'nas' is not local; use file:///absolute/path "
+            "(mount remote disks first)",
+        ),
+        ("file:///", "invalid file store URL 'file:///': name a directory, e.g. file:///srv/blobs"),
+        ("file://", "invalid file store URL 'file://': name a directory, e.g. file:///srv/blobs"),
+    ],
+)
+def test_bad_url_messages(url: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        LocalStore.from_url(url)
+    assert caught.value.message == message
+
+
+def test_parent_relative_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "app").mkdir()
+    monkeypatch.chdir(tmp_path / "app")
+    assert LocalStore.from_url("file://../blobs").root == tmp_path / "blobs"
+    assert LocalStore.from_url("FILE:///" + str(tmp_path / "b").lstrip("/")).root == tmp_path / "b"
+
+
+def test_repr(store: LocalStore, root: Path) -> None:
+    assert repr(store) == f"LocalStore('{root}')"
+
+
+def test_missing_blob_messages(store: LocalStore) -> None:
+    for verb in ("get", "open", "head"):
+        with pytest.raises(NotFound) as caught:
+            getattr(store, verb)("img/none.jpg")
+        assert caught.value.message == f"no blob 'img/none.jpg' in {store.url}"
+    store.put("img/a/b.jpg", b"x", content_type="image/jpeg")
+    with pytest.raises(NotFound) as caught:
+        store.head("img/a")  # a directory made by a longer key is not a blob
+    assert caught.value.message == f"no blob 'img/a' in {store.url}"
+
+
+def test_already_exists_message(store: LocalStore) -> None:
+    store.put("a.jpg", b"x", content_type="image/jpeg")
+    with pytest.raises(AlreadyExists) as caught:
+        store.put("a.jpg", b"y", content_type="image/jpeg")
+    assert caught.value.message == f"blob 'a.jpg' already exists in {store.url}"
+
+
+def test_containment_messages(store: LocalStore, root: Path, outside: Path) -> None:
+    (root / "evil").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(InvalidKey) as caught:
+        store.get("evil/secret.jpg")
+    assert caught.value.message == (
+        f"blob key 'evil/secret.jpg' resolves outside {root}; remove the symlink on its path"
+    )
+    with pytest.raises(InvalidKey) as caught:
+        list(store.list("evil/s"))
+    assert caught.value.message == f"prefix 'evil/s' resolves outside {root}; remove the symlink on its path"
+
+
+@pytest.mark.parametrize(
+    ("errnum", "message"),
+    [
+        (
+            errno.ENOSPC,
+            "disk full on {root} while trying to write blob 'a.jpg': free space or move blobs to S3 "
+            "(picstore migrate --to s3://bucket/prefix)",
+        ),
+        (
+            errno.EDQUOT,
+            "disk full on {root} while trying to write blob 'a.jpg': free space or move blobs to S3 "
+            "(picstore migrate --to s3://bucket/prefix)",
+        ),
+        (
+            errno.EACCES,
+            "permission denied under {root} while trying to write blob 'a.jpg': make the directory "
+            "writable by the user picstore runs as",
+        ),
+        (
+            errno.EPERM,
+            "permission denied under {root} while trying to write blob 'a.jpg': make the directory "
+            "writable by the user picstore runs as",
+        ),
+        (errno.EROFS, "{root} is on a read-only filesystem; remount it read-write"),
+        (errno.EIO, "cannot write blob 'a.jpg' under {root}: Input/output error"),
+    ],
+)
+def test_write_failure_messages(
+    store: LocalStore, root: Path, monkeypatch: pytest.MonkeyPatch, errnum: int, message: str
+) -> None:
+    monkeypatch.setattr(os, "link", _failing(errnum))
+    with pytest.raises(StorageError) as caught:
+        store.put("a.jpg", b"x", content_type="image/jpeg")
+    assert caught.value.message == message.format(root=root)
+
+
+def test_an_error_without_strerror_is_still_described(
+    store: LocalStore, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError("link refused")
+
+    monkeypatch.setattr(os, "link", fail)
+    with pytest.raises(StorageError) as caught:
+        store.put("a.jpg", b"x", content_type="image/jpeg")
+    assert caught.value.message == f"cannot write blob 'a.jpg' under {root}: link refused"
+
+
+def _failing_on(real: object, errnum: int, name: str) -> object:
+    """``real`` (an os function), failing with ``errnum`` only for paths ending in ``name``."""
+
+    def call(path: object, *args: object, **kwargs: object) -> object:
+        if str(path).endswith(name):
+            raise OSError(errnum, os.strerror(errnum))
+        return real(path, *args, **kwargs)  # type: ignore[operator]
+
+    return call
+
+
+def test_read_and_delete_failure_messages(
+    store: LocalStore, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.put("img/a.jpg", b"x", content_type="image/jpeg")
+    monkeypatch.setattr(os, "stat", _failing_on(os.stat, errno.EIO, "a.jpg"))
+    with pytest.raises(StorageError) as caught:
+        store.head("img/a.jpg")
+    assert caught.value.message == f"cannot read blob 'img/a.jpg' under {root}: Input/output error"
+    monkeypatch.undo()
+    monkeypatch.setattr(Path, "open", _failing_on(Path.open, errno.EIO, "a.jpg"))
+    with pytest.raises(StorageError) as caught:
+        store.get("img/a.jpg")
+    assert caught.value.message == f"cannot read blob 'img/a.jpg' under {root}: Input/output error"
+    monkeypatch.undo()
+    monkeypatch.setattr(os, "unlink", _failing_on(os.unlink, errno.EIO, "a.jpg"))
+    with pytest.raises(StorageError) as caught:
+        store.delete("img/a.jpg")
+    assert caught.value.message == f"cannot delete blob 'img/a.jpg' under {root}: Input/output error"
+    monkeypatch.undo()
+    assert store.get("img/a.jpg") == b"x"
+    monkeypatch.setattr(os, "scandir", _failing_on(os.scandir, errno.EIO, "img"))
+    with pytest.raises(StorageError) as caught:
+        list(store.list())
+    assert caught.value.message == f"cannot list {root}/img under {root}: Input/output error"
+
+
+def test_a_put_whose_temp_directory_cannot_be_made(store: LocalStore, root: Path) -> None:
+    (root / ".tmp").rmdir()
+    (root / ".tmp").write_bytes(b"not a directory")
+    with pytest.raises(StorageError) as caught:
+        store.put("a.jpg", b"x", content_type="image/jpeg")
+    assert caught.value.message == f"cannot write blob 'a.jpg' under {root}: File exists"
+    assert not (root / "a.jpg").exists()
+
+
+def test_temp_files_are_written_in_the_store(
+    store: LocalStore, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Same filesystem as the blob (so it can be linked), named so a crash leaves a recognisable stray.
+    written: list[str] = []
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        written.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    store.put("a.jpg", b"x", content_type="image/jpeg")
+    name = Path(written[0])
+    assert name.parent == root / ".tmp"
+    assert name.name.startswith("put-") and name.name.endswith(".part")
+
+
+def test_a_put_into_existing_directories_fsyncs_only_the_file_and_its_directory(
+    store: LocalStore, root: Path, fsynced: list[os.stat_result]
+) -> None:
+    store.put("img/ab/x.jpg", b"x", content_type="image/jpeg")
+    fsynced.clear()
+    store.put("img/ab/y.jpg", b"y", content_type="image/jpeg")
+    assert {st.st_ino for st in fsynced} == {
+        (root / "img/ab/y.jpg").stat().st_ino,
+        (root / "img/ab").stat().st_ino,
+    }
+
+
+@pytest.mark.parametrize(("failures", "published"), [(1, True), (2, True), (3, False)])
+def test_link_retries_when_a_concurrent_delete_prunes_the_directory(
+    store: LocalStore, root: Path, monkeypatch: pytest.MonkeyPatch, failures: int, published: bool
+) -> None:
+    real = os.link
+    calls: list[object] = []
+
+    def link(src: object, dst: object) -> None:
+        calls.append(dst)
+        if len(calls) <= failures:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "link", link)
+    if published:
+        store.put("img/a.jpg", b"x", content_type="image/jpeg")
+        assert store.get("img/a.jpg") == b"x"
+        assert len(calls) == failures + 1
+    else:
+        with pytest.raises(StorageError):
+            store.put("img/a.jpg", b"x", content_type="image/jpeg")
+        assert len(calls) == 3
+        assert not (root / "img/a.jpg").exists()
+    assert tmp_files(root) == []
+
+
+def test_delete_never_removes_the_root_even_when_empty(store: LocalStore, root: Path) -> None:
+    store.put("img/a.jpg", b"x", content_type="image/jpeg")
+    (root / ".tmp").rmdir()
+    store.delete("img/a.jpg")
+    assert root.is_dir() and list(root.iterdir()) == []
+
+
+def test_list_is_in_plain_string_order(store: LocalStore) -> None:
+    # "-" sorts before "/" and "/" before "0": directories must sort as "name/" among files.
+    keys = ["w", "x-y", "x/z", "x0", "x.a", "s/p", "s/p-q"]
+    for key in keys:
+        store.put(key, b"k", content_type="image/jpeg")
+    assert [i.key for i in store.list()] == sorted(keys)
+    assert [i.key for i in store.list("s/")] == ["s/p", "s/p-q"]  # a file before a longer file
+
+
+def test_list_skips_symlinked_files(store: LocalStore, root: Path, outside: Path) -> None:
+    store.put("a.jpg", b"x", content_type="image/jpeg")
+    (root / "link.jpg").symlink_to(outside / "secret.jpg")
+    assert [i.key for i in store.list()] == ["a.jpg"]
+
+
+def test_a_blob_deleted_while_listing_is_skipped(store: LocalStore) -> None:
+    for key in ("a.jpg", "b.jpg", "c.jpg"):
+        store.put(key, b"x", content_type="image/jpeg")
+    listing = store.list()
+    assert next(listing).key == "a.jpg"
+    store.delete("b.jpg")  # the directory was read; b's entry is stat'ed only now
+    assert [i.key for i in listing] == ["c.jpg"]

@@ -109,3 +109,17 @@ def test_still_image_total_is_its_pixels() -> None:
     check_pixels(header, IngestOptions(max_total_pixels=10_000))
     with pytest.raises(TooManyPixels, match="1 frames of 100x100"):
         check_pixels(header, IngestOptions(max_total_pixels=9_999))
+
+
+def test_megapixels_in_messages_are_rounded_from_exact_millions() -> None:
+    # Values just past a rounding edge: 2,050,001 pixels are 2.1 MP (2.0 if divided by anything larger).
+    options = IngestOptions(max_pixels=2_050_001, max_total_pixels=5_500_001)
+    with pytest.raises(TooManyPixels, match=r"\(2\.2 MP\); the limit is 2\.1 MP per frame"):
+        check_pixels(Header("png", 2_150_001, 1), options)
+    with pytest.raises(TooManyPixels, match=r"a frame or tile of 2\.2 MP; the limit is 2\.1 MP per frame"):
+        check_pixels(Header("gif", 1, 1, max_frame_pixels=2_150_001), options)
+    with pytest.raises(TooManyPixels, match=r"\(7 MP in all\); the limit is 6 MP over all frames"):
+        check_pixels(
+            Header("gif", 6_500_001, 1, frames=1),
+            IngestOptions(max_pixels=10_000_000, max_total_pixels=5_500_001),
+        )

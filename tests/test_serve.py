@@ -69,8 +69,7 @@ def test_unknown_and_malformed_keys(store: ImageStore, client: TestClient) -> No
     assert resp.status_code == 404
     assert resp.headers["content-type"] == "application/problem+json"
     assert resp.json()["code"] == "not_found"
-    assert client.get("/b/..%2f..%2fetc/passwd").status_code in (400, 404)
-    assert client.get("/b/img/%2e%2e/x").status_code in (400, 404)
+    # Traversal is tested with raw request lines below: a client would normalise these paths first.
 
 
 def test_uncatalogued_blob_is_not_served(store: ImageStore, client: TestClient) -> None:

@@ -206,6 +206,8 @@ def test_canonical_of_built_specs(spec: VariantSpec, canonical: str) -> None:
         ("cover:100x50", (99, 50), (99, 50), (99, 49)),
         ("cover:30x20", (45, 10), (45, 10), (15, 10)),
         ("cover:30x20", (10, 45), (10, 45), (10, 6)),
+        ("cover:1x100", (50, 50), (50, 50), (1, 50)),  # never below one pixel
+        ("cover:100x1", (50, 50), (50, 50), (50, 1)),
     ],
 )
 def test_sizes_at_the_edges(

@@ -241,7 +241,7 @@ class LocalStore:
         """
         validate_prefix(prefix)
         base, _, start = prefix.rpartition("/")
-        directory = (self._real_root / base).resolve() if base else self._real_root
+        directory = (self._real_root / base).resolve()  # the root itself when base is ""
         if not directory.is_relative_to(self._real_root):  # a symlinked directory must not leak out
             raise InvalidKey(
                 f"prefix {prefix!r} resolves outside {self.root}; remove the symlink on its path"
