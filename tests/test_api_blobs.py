@@ -125,7 +125,7 @@ class Blobs:
 
 @pytest.fixture
 def blobs(tmp_path: Path) -> Iterator[Blobs]:
-    with make_store(tmp_path) as store:
+    with make_store(tmp_path, variants={}) as store:
         store.create_tenant("acme")
         images = [store.put(make_jpeg(60, 40, color=(i * 60, 10, 10)), "acme") for i in range(3)]
         yield Blobs(

@@ -246,23 +246,27 @@ class Served:
     cached: bool
 
 
-@pytest.fixture(params=["file", "memory"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ImageStore]:
+@pytest.fixture(scope="module", params=["file", "memory"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ImageStore, Any]]:
+    """A store holding one JPEG (no variants: only its master is served), shared by this module's tests,
+    which only read it."""
     settings = {"storage": "memory://"} if request.param == "memory" else {}
-    with make_store(tmp_path, **settings) as store:
+    with make_store(tmp_path_factory.mktemp("serve"), variants={}, **settings) as store:
         store.create_tenant("acme")
-        yield store
+        yield store, store.put(make_jpeg(64, 48), "acme")
 
 
 @pytest.fixture(params=["cached", "full"])
-def served_blob(request: pytest.FixtureRequest, backend: ImageStore) -> Served:
-    """A stored JPEG and an app serving it from the hot path (cached) or with the cache off (full)."""
-    image = backend.put(make_jpeg(64, 48), "acme")
-    app = create_app(backend)
+def served_blob(request: pytest.FixtureRequest, backend: tuple[ImageStore, Any]) -> Served:
+    """The stored JPEG and a new app serving it from the hot path (cached) or with the cache off (full)."""
+    store, image = backend
+    app = create_app(store)
     cached = request.param == "cached"
     if not cached:
         app.blob_cache = None  # type: ignore[attr-defined]
-    return Served(app, backend, image.key, image.sha256, backend.read(image.id), "image/jpeg", cached)
+    return Served(app, store, image.key, image.sha256, store.read(image.id), "image/jpeg", cached)
 
 
 def _on_disk(s: Served) -> bool:
