@@ -535,3 +535,15 @@ def test_a_blob_deleted_while_listing_is_skipped(store: LocalStore) -> None:
     assert next(listing).key == "a.jpg"
     store.delete("b.jpg")  # the directory was read; b's entry is stat'ed only now
     assert [i.key for i in listing] == ["c.jpg"]
+
+
+def test_a_symlink_loop_is_an_invalid_key_not_a_crash(store: LocalStore, root: Path) -> None:
+    (root / "loop").symlink_to("loop")
+    with pytest.raises(InvalidKey) as caught:
+        store.get("loop/a.jpg")
+    assert caught.value.message == (
+        f"blob key 'loop/a.jpg' resolves through a symlink loop under {root}; remove it"
+    )
+    with pytest.raises(InvalidKey) as caught:
+        list(store.list("loop/a"))
+    assert caught.value.message == f"prefix 'loop/a' resolves through a symlink loop under {root}; remove it"
