@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,10 +125,12 @@ class Blobs:
 
 
 @pytest.fixture
-def blobs(tmp_path: Path) -> Iterator[Blobs]:
+def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Blobs]:
+    """Stored JPEGs, square with the sides a test asks for (indirect parametrisation; default three alike)."""
+    sides = getattr(request, "param", [60, 60, 60])
     with make_store(tmp_path, variants={}) as store:
         store.create_tenant("acme")
-        images = [store.put(make_jpeg(60, 40, color=(i * 60, 10, 10)), "acme") for i in range(3)]
+        images = [store.put(make_jpeg(n, n, color=(i * 60, 10, 10)), "acme") for i, n in enumerate(sides)]
         yield Blobs(
             app=create_app(store),
             store=store,
@@ -185,3 +188,43 @@ def test_bytes_that_do_not_match_the_catalog_are_not_cached(blobs: Blobs, same_l
     file.write_bytes(bytes([data[0] ^ 1]) + data[1:] if same_length else data + b"x")
     assert blobs.get(0) == 200  # the full path serves what is on disk
     assert blobs.held()[0] is False
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Moves time.monotonic forward by the seconds added to it (time only ever goes forward)."""
+    offset = [0.0]
+    real = time.monotonic
+    monkeypatch.setattr(time, "monotonic", lambda: real() + offset[0])
+    return offset
+
+
+@pytest.mark.parametrize("blobs", [[300, 8, 8, 250]], indirect=True)
+def test_a_deleted_image_frees_exactly_its_own_bytes(blobs: Blobs) -> None:
+    big, small1, small2, medium = blobs.sizes
+    assert small1 + small2 < medium <= big  # what makes a wrong count visible
+    blobs.install(max_bytes=big + small1 + small2)
+    assert [blobs.get(i) for i in (0, 1, 2)] == [200, 200, 200]
+    blobs.store.delete(blobs.ids[0])
+    assert blobs.get(3) == 200  # the two small ones and the medium one fit where the big one was
+    assert blobs.held() == [False, True, True, True]
+
+
+@pytest.mark.parametrize("blobs", [[120, 60]], indirect=True)
+def test_a_reloaded_entry_replaces_its_old_bytes(blobs: Blobs, clock: list[float]) -> None:
+    a, b = blobs.sizes
+    assert b < a < 2 * b  # what makes a wrong count visible
+    blobs.install(max_bytes=a + b, ttl=60)
+    assert blobs.get(0) == 200  # A expires at 60
+    clock[0] += 50
+    assert blobs.get(1) == 200  # B expires at 110
+    clock[0] += 20
+    assert blobs.get(0) == 200  # A expired: read again, its new entry replaces the old one
+    assert blobs.held() == [True, True]
+
+
+@pytest.mark.parametrize("blobs", [[60, 60, 60, 60]], indirect=True)
+def test_the_budget_holds_after_evictions(blobs: Blobs) -> None:
+    blobs.install(max_bytes=sum(blobs.sizes[:3]) - 1)  # room for two at a time
+    assert [blobs.get(i) for i in (0, 1, 2, 3)] == [200] * 4
+    assert blobs.held() == [False, False, True, True]
