@@ -228,3 +228,27 @@ def test_the_budget_holds_after_evictions(blobs: Blobs) -> None:
     blobs.install(max_bytes=sum(blobs.sizes[:3]) - 1)  # room for two at a time
     assert [blobs.get(i) for i in (0, 1, 2, 3)] == [200] * 4
     assert blobs.held() == [False, False, True, True]
+
+
+def test_a_blob_deleted_elsewhere_stops_being_served_within_a_minute(
+    blobs: Blobs, clock: list[float]
+) -> None:
+    # The default cache of the app: entries live 60 s, then the catalog and the disk are asked again.
+    assert blobs.get(0) == 200
+    blobs.store.blobs.delete(blobs.keys[0])
+    clock[0] += 59.5
+    assert blobs.get(0) == 200
+    clock[0] += 1
+    assert blobs.get(0) == 404
+
+
+def test_cache_hits_are_timed_in_the_metrics(api: Api) -> None:
+    path = _path(_stored(api)["url"])
+    api.client.get(path)  # a miss, remembered
+    metric = {"method": "GET", "route": "/b/{key:path}"}
+    before = api.metric("picstore_http_request_duration_seconds_sum", **metric)
+    started = time.perf_counter()
+    assert api.client.get(path).status_code == 200  # a hit
+    elapsed = time.perf_counter() - started
+    took = api.metric("picstore_http_request_duration_seconds_sum", **metric) - before
+    assert 0 < took <= elapsed  # the hit's own duration: no more than the request took from outside

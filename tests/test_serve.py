@@ -225,7 +225,10 @@ def asgi(app: Any, method: str, path: str, headers: dict[str, str] | None = None
         "server": ("127.0.0.1", 80),
     }
     anyio.run(app, scope, receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
+    # A complete response: one start, then body messages, the last one closing it.
+    assert [m["type"] for m in sent] == ["http.response.start"] + ["http.response.body"] * (len(sent) - 1)
+    assert len(sent) > 1 and not sent[-1].get("more_body", False)
+    start = sent[0]
     names = [k.decode().lower() for k, _ in start["headers"]]
     assert len(names) == len(set(names)), f"a header is sent twice: {names}"
     return Answer(
