@@ -547,3 +547,20 @@ def test_a_symlink_loop_is_an_invalid_key_not_a_crash(store: LocalStore, root: P
     with pytest.raises(InvalidKey) as caught:
         list(store.list("loop/a"))
     assert caught.value.message == f"prefix 'loop/a' resolves through a symlink loop under {root}; remove it"
+
+
+def test_delete_refused_by_permissions(
+    store: LocalStore, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.put("img/a.jpg", b"x", content_type="image/jpeg")
+    store.put("img/d/b.jpg", b"x", content_type="image/jpeg")
+    monkeypatch.setattr(os, "unlink", _failing(errno.EACCES))
+    with pytest.raises(StorageError) as caught:
+        store.delete("img/a.jpg")
+    assert caught.value.message == (
+        f"permission denied under {root} while trying to delete blob 'img/a.jpg': make the directory "
+        "writable by the user picstore runs as"
+    )
+    monkeypatch.setattr(os, "unlink", _failing(errno.EPERM))
+    store.delete("img/d")  # a directory (macOS says EPERM for unlink of one): not a blob, nothing to do
+    assert store.get("img/d/b.jpg") == b"x"
