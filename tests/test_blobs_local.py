@@ -564,3 +564,13 @@ def test_delete_refused_by_permissions(
     monkeypatch.setattr(os, "unlink", _failing(errno.EPERM))
     store.delete("img/d")  # a directory (macOS says EPERM for unlink of one): not a blob, nothing to do
     assert store.get("img/d/b.jpg") == b"x"
+
+
+def test_a_temp_file_that_cannot_be_removed_does_not_fail_the_put(
+    store: LocalStore, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "unlink", _failing(errno.EIO))
+    store.put("a.jpg", b"x", content_type="image/jpeg")  # published; a stray temp file at worst
+    monkeypatch.undo()
+    assert store.get("a.jpg") == b"x"
+    assert [p.name.startswith("put-") for p in tmp_files(root)] == [True]
