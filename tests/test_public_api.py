@@ -11,6 +11,7 @@ def test_all_is_pinned() -> None:
         "Image",
         "ImageRejected",
         "ImageStore",
+        "ImageUrls",
         "NotFound",
         "Page",
         "PicstoreError",

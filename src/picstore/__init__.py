@@ -6,7 +6,7 @@ The one class an application uses is :class:`ImageStore`; everything it raises i
 
 from picstore import errors
 from picstore.errors import ImageRejected, NotFound, PicstoreError
-from picstore.models import Image, Page, Tenant, Variant
+from picstore.models import Image, ImageUrls, Page, Tenant, Variant
 from picstore.settings import Settings, load_settings
 from picstore.store import ImageStore
 
@@ -16,6 +16,7 @@ __all__ = [
     "Image",
     "ImageRejected",
     "ImageStore",
+    "ImageUrls",
     "NotFound",
     "Page",
     "PicstoreError",

@@ -123,6 +123,30 @@ class Image:
 
 
 @dataclass(frozen=True)
+class ImageUrls:
+    """The URLs of one image's master and of each of its variants, as ``ImageStore.urls`` found them.
+
+    Built from one catalog lookup for a whole page of images, so templates and listings ask for URLs
+    without a query per picture.
+    """
+
+    image: Image
+    original: str
+    #: ``(variant name, format) -> URL`` for every variant the image has.
+    variants: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def url(self, variant: str | None = None, fmt: str | None = None) -> str | None:
+        """The URL of the master (``variant`` None or ``"original"``) or of a variant; None if absent.
+
+        With ``fmt`` None a variant's first recorded format is used, as :meth:`Image.variant` does.
+        """
+        if variant is None or variant == "original":
+            return self.original if fmt in (None, self.image.format) else None
+        found = self.image.variant(variant, fmt)
+        return None if found is None else self.variants.get((found.name, found.format))
+
+
+@dataclass(frozen=True)
 class Page:
     """One page of a listing and the cursor of the next page (None at the end)."""
 

@@ -15,11 +15,12 @@ import functools
 import hashlib
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from picstore.admission import IngestGate
 from picstore.blobs.base import BlobStore
 from picstore.blobs.registry import open_store
 from picstore.catalog import Catalog, create_catalog_engine, upgrade
@@ -27,8 +28,9 @@ from picstore.catalog.repository import now_us
 from picstore.delivery.urls import UrlBuilder
 from picstore.errors import AlreadyExists, InvalidRequest, NotFound, TooLarge
 from picstore.ingest import IngestOptions, Rendition, ingest
+from picstore.ingest.budget import estimate
 from picstore.keys import clean_filename, hash_api_key, master_key, new_id, variant_key
-from picstore.models import BlobLocation, Image, Page, Tenant, Variant, content_type_for
+from picstore.models import BlobLocation, Image, ImageUrls, Page, Tenant, Variant, content_type_for
 from picstore.settings import Settings, load_settings
 
 Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
@@ -64,8 +66,12 @@ class ImageStore:
         if migrate:
             upgrade(self.engine)
         self.catalog = Catalog(self.engine)
-        self.urls = UrlBuilder(self.settings.base_url)
+        self.url_builder = UrlBuilder(self.settings.base_url)
         self.ingest_options = IngestOptions.from_settings(self.settings)
+        #: Bounds uploads processed at once, fairly between tenants, with a fast lane for small ones.
+        self.ingest_gate = IngestGate(
+            self.settings.ingest_slots, per_tenant=self.settings.ingest_slots_per_tenant
+        )
         #: Called with the keys of blobs a delete left unused (the HTTP service drops them from its cache).
         self.orphan_listeners: builtins.list[Callable[[builtins.list[str]], None]] = []
 
@@ -129,7 +135,8 @@ class ImageStore:
         """
         owner = self.tenant(tenant)
         raw = self._read_capped(data)
-        result = ingest(raw, self.ingest_options)
+        with self.ingest_gate.admit(owner.slug, estimate(raw, self.ingest_options)):
+            result = ingest(raw, self.ingest_options)
         master = result.master
         renditions = [master, *result.variants]
         digests = [hashlib.sha256(r.data).hexdigest() for r in renditions]
@@ -283,17 +290,38 @@ class ImageStore:
         return self._url_of(self.catalog.blob(key))
 
     def _url_of(self, loc: BlobLocation) -> str:
-        return self.store_for(loc.store).public_url(loc.key) or self.urls.blob(loc.key)
+        return self.store_for(loc.store).public_url(loc.key) or self.url_builder.blob(loc.key)
 
-    def describe(self, image: Image) -> dict[str, Any]:
-        """The JSON form of an image, with URLs: what ``put --json`` and the API print."""
-        locations = self.catalog.blobs_by_key([image.key, *(v.key for v in image.variants)])
+    def urls(self, images: Iterable[Image]) -> dict[str, ImageUrls]:
+        """The URLs of many images (master and every variant), by image id, from one catalog query.
+
+        What listings, templates and the web UI use for a page of pictures instead of :meth:`url` per
+        picture.
+        """
+        images = builtins.list(images)
+        keys = [k for image in images for k in (image.key, *(v.key for v in image.variants))]
+        locations = self.catalog.blobs_by_key(keys) if keys else {}
+        return {
+            image.id: ImageUrls(
+                image=image,
+                original=self._url_of(locations[image.key]),
+                variants={(v.name, v.format): self._url_of(locations[v.key]) for v in image.variants},
+            )
+            for image in images
+        }
+
+    def describe(self, image: Image, urls: ImageUrls | None = None) -> dict[str, Any]:
+        """The JSON form of an image, with URLs: what ``put --json`` and the API print.
+
+        Pass ``urls`` (from :meth:`urls`) when describing a page, so no query is made per image.
+        """
+        found = urls if urls is not None else self.urls([image])[image.id]
         out = image.to_dict()
-        out["url"] = self._url_of(locations[image.key])
+        out["url"] = found.original
         described: dict[str, dict[str, Any]] = {}
         for v in image.variants:
             described.setdefault(v.name, {})[v.format] = {
-                "url": self._url_of(locations[v.key]),
+                "url": found.variants[(v.name, v.format)],
                 "width": v.width,
                 "height": v.height,
                 "bytes": v.bytes,

@@ -222,7 +222,7 @@ class DirectUploads:
             post = signer.sign(record.key, content_type=content_type, max_bytes=size, expires_in=ttl)
             url, fields = post.url, post.fields
         else:
-            url = self.store.urls.base_url + RECEIVE_PATH.format(upload_id=upload_id)
+            url = self.store.url_builder.base_url + RECEIVE_PATH.format(upload_id=upload_id)
             fields = {"Content-Type": content_type, "token": token or ""}
         self.catalog.add_upload(record)
         return UploadTicket(upload_id=upload_id, url=url, fields=fields, expires_at=record.expires_at)
@@ -269,9 +269,11 @@ class DirectUploads:
         record = self.catalog.upload(upload_id)
         if record.tenant_id != owner.id:
             raise NotFound(f"no upload {upload_id!r}")
-        if record.image_id is not None:
-            return self.store.get(record.image_id, owner)
         incoming = self._store_for(record.store)
+        if record.image_id is not None:
+            # A crash may have come between publishing and deleting the incoming object: finish that.
+            incoming.delete(record.key)
+            return self.store.get(record.image_id, owner)
         try:
             data = incoming.get(record.key)
         except NotFound:

@@ -105,7 +105,8 @@ def list_images(
     """List a tenant's images, newest first."""
     with open_store(as_json) as store:
         page = store.list(tenant, limit=limit, cursor=cursor)
-        items = [store.describe(i) for i in page.items] if as_json else []
+        urls = store.urls(page.items) if as_json else {}
+        items = [store.describe(i, urls[i.id]) for i in page.items] if as_json else []
     if as_json:
         print_json({"items": items, "next_cursor": page.next_cursor})
         return
