@@ -17,7 +17,9 @@ def _refused(**values: Any) -> str:
     return caught.value.message
 
 
-@pytest.mark.parametrize("name", ["max_bytes", "max_pixels", "max_total_pixels", "max_side", "max_frames"])
+@pytest.mark.parametrize(
+    "name", ["max_bytes", "max_pixels", "max_total_pixels", "max_side", "max_frames", "max_work_pixels"]
+)
 def test_limits_are_at_least_one(name: str) -> None:
     assert getattr(IngestOptions(**{name: 1}), name) == 1
     assert _refused(**{name: 0}) == f"{name} must be at least 1"
@@ -37,6 +39,12 @@ def test_efforts(name: str, low: int, high: int) -> None:
         assert getattr(IngestOptions(**{name: ok}), name) == ok
     for bad in (low - 1, high + 1):
         assert _refused(**{name: bad}) == "webp_effort must be 0 to 6 and avif_effort 0 to 9"
+
+
+def test_the_ingest_time_limit_is_above_zero() -> None:
+    assert IngestOptions(max_ingest_seconds=0.001).max_ingest_seconds == 0.001
+    for bad in (0.0, -1.0):
+        assert _refused(max_ingest_seconds=bad) == "max_ingest_seconds must be above 0"
 
 
 def test_variant_names_and_specs_are_checked() -> None:
@@ -66,6 +74,7 @@ def test_defaults() -> None:
     assert (options.max_side, options.max_frames) == (4096, 300)
     assert (options.jpeg_quality, options.webp_quality, options.avif_quality) == (85, 80, 55)
     assert (options.webp_effort, options.avif_effort) == (2, 4)
+    assert (options.max_work_pixels, options.max_ingest_seconds) == (400_000_000, 30.0)
 
 
 def test_from_settings_reads_every_field_of_the_same_name() -> None:
