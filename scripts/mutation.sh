@@ -26,6 +26,7 @@ MODULES=(
   "ingest/limits.py|tests/test_ingest_limits.py"
   "ingest/sniff.py|tests/test_ingest_sniff.py"
   "ingest/options.py|tests/test_ingest_options.py"
+  "ingest/headers/jpeg.py|tests/test_ingest_headers_jpeg.py"
   "variants/spec.py|tests/test_variants_spec.py"
   "web/serve.py|tests/test_serve.py tests/test_api_blobs.py"
   "blobs/local.py|tests/test_blobs_local.py"
