@@ -27,6 +27,7 @@ MODULES=(
   "ingest/sniff.py|tests/test_ingest_sniff.py"
   "ingest/options.py|tests/test_ingest_options.py"
   "ingest/headers/jpeg.py|tests/test_ingest_headers_jpeg.py"
+  "ingest/headers/png.py|tests/test_ingest_headers_png.py"
   "variants/spec.py|tests/test_variants_spec.py"
   "web/serve.py|tests/test_serve.py tests/test_api_blobs.py"
   "blobs/local.py|tests/test_blobs_local.py"
