@@ -81,7 +81,15 @@ def test_the_first_chunk_must_be_a_13_byte_ihdr(header: bytes) -> None:
 
 @pytest.mark.parametrize(
     ("width", "height", "ok"),
-    [(0, 8, False), (8, 0, False), (1, 1, True), (2**31 - 1, 1, True), (2**31, 1, False), (1, 2**31, False)],
+    [
+        (0, 8, False),
+        (8, 0, False),
+        (1, 1, True),
+        (2**31 - 1, 1, True),
+        (1, 2**31 - 1, True),
+        (2**31, 1, False),
+        (1, 2**31, False),
+    ],
 )
 def test_dimensions(width: int, height: int, ok: bool) -> None:
     data = png(IDAT, IEND, header=ihdr(width, height))
@@ -132,6 +140,7 @@ def test_chunks_cut_off_before_the_image_data() -> None:
     text = chunk(b"tEXt", b"k\x00v")
     assert _refused(png(text[:-1]), TruncatedImage) == truncated("PNG", "the 'tEXt' chunk is cut off")
     assert read_header(png(text, IDAT, IEND), "png").width == 8  # exactly complete
+    assert _refused(png(text[:8]), TruncatedImage) == truncated("PNG", "the 'tEXt' chunk is cut off")
     assert _refused(png(text[:7]), TruncatedImage) == truncated("PNG", "the data ends before the image data")
 
 
@@ -140,6 +149,10 @@ def test_a_still_png_needs_its_iend() -> None:
         "PNG", "no IEND chunk: the data ends inside the image data"
     )
     assert read_header(png(IDAT, b"IEND"), "png").width == 8  # found after the first IDAT
+    before = chunk(b"tEXt", b"IEND")  # the word before the image data is not the chunk
+    assert _refused(png(before, IDAT), TruncatedImage) == truncated(
+        "PNG", "no IEND chunk: the data ends inside the image data"
+    )
 
 
 @pytest.mark.parametrize(("frames", "animated"), [(1, True), (2, True), (3, True)])
@@ -173,6 +186,9 @@ def test_an_apng_walk_checks_every_chunk_to_iend() -> None:
         "APNG", "the data ends before the IEND chunk"
     )
     assert _refused(png(*animated, IEND[:-1]), TruncatedImage) == truncated(
+        "APNG", "the 'IEND' chunk is cut off"
+    )
+    assert _refused(png(*animated, IEND[:8]), TruncatedImage) == truncated(
         "APNG", "the 'IEND' chunk is cut off"
     )
     assert _refused(png(*animated, IEND[:7]), TruncatedImage) == truncated(
