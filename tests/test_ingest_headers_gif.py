@@ -85,6 +85,7 @@ def test_colour_tables_are_skipped_by_their_declared_size(bits: int) -> None:
     header = read(
         screen(packed=0x80 | bits, table=table) + frame(3, 3, packed=0x80 | bits, table=table) + TRAILER
     )
+    assert (header.width, header.height) == (10, 20)  # the packed byte after them is not part of them
     assert (header.frames, header.max_frame_pixels, header.deferred) == (1, 9, None)
 
 
@@ -107,6 +108,8 @@ def test_faults_after_the_geometry_are_deferred() -> None:
     cut = _deferred(screen() + frame() + frame()[:9])
     assert isinstance(cut, TruncatedImage) and cut.message == truncated("an image descriptor is cut off")
     cut = _deferred(screen() + frame() + frame()[:10])  # a complete descriptor, then the data is missing
+    assert isinstance(cut, TruncatedImage) and cut.message == truncated("the data ends inside a data block")
+    cut = _deferred(screen() + frame() + frame()[:11])  # and with its LZW code size byte
     assert isinstance(cut, TruncatedImage) and cut.message == truncated("the data ends inside a data block")
     cut = _deferred(screen() + frame() + extension(b"abc")[:-2])
     assert isinstance(cut, TruncatedImage) and cut.message == truncated("the data ends inside a data block")
