@@ -122,6 +122,7 @@ def test_a_page_needs_a_width_and_a_height(entries: list[Entry]) -> None:
 def test_tiles_are_the_largest_frame() -> None:
     assert read_header(tiff([*SIZE, long(322, 256), long(323, 128)]), "tiff").max_frame_pixels == 256 * 128
     assert read_header(tiff([*SIZE, long(322, 256)]), "tiff").max_frame_pixels == 0
+    assert read_header(tiff([*SIZE, long(323, 128)]), "tiff").max_frame_pixels == 0
 
 
 @pytest.mark.parametrize(
