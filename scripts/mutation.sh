@@ -31,6 +31,7 @@ MODULES=(
   "ingest/headers/gif.py|tests/test_ingest_headers_gif.py"
   "ingest/headers/tiff.py|tests/test_ingest_headers_tiff.py"
   "ingest/headers/webp.py|tests/test_ingest_headers_webp.py"
+  "ingest/headers/isobmff.py|tests/test_ingest_headers_isobmff.py"
   "variants/spec.py|tests/test_variants_spec.py"
   "web/serve.py|tests/test_serve.py tests/test_api_blobs.py"
   "blobs/local.py|tests/test_blobs_local.py"
