@@ -201,3 +201,27 @@ def test_odd_sized_chunks_are_padded() -> None:
     data = riff(vp8x(animated=True), chunk(b"EXIF", b"abc"), anmf(chunk(b"ALPH", b"odd"), vp8l()))
     header = read(data)
     assert (header.frames, header.lossless) == (1, True)
+
+
+def test_a_lossless_header_of_exactly_25_bytes() -> None:
+    cut = riff(vp8l(30, 20))[:25]
+    assert read(cut[:4] + (17).to_bytes(4, "little") + cut[8:]) == Header("webp", 30, 20, lossless=True)
+
+
+def test_only_the_animation_flag_makes_an_animation() -> None:
+    flags = chunk(b"VP8X", bytes([0x01 | 0x04 | 0x08 | 0x10 | 0x20, 0, 0, 0]) + u24(99) + u24(49))
+    assert read(riff(flags, vp8l())).animation is False
+
+
+def test_an_empty_chunk_at_the_riff_end_is_read() -> None:
+    data = riff(vp8x(animated=True), anmf(vp8l()), chunk(b"ANMF", b""))
+    assert refused(data, CorruptImage) == corrupt("ANMF chunk too short")
+
+
+def test_an_empty_bitstream_at_the_end_of_a_frame_counts() -> None:
+    assert read(riff(vp8x(animated=True), anmf(vp8l(), chunk(b"VP8 ", b"")))).lossless is False
+
+
+def test_a_frame_is_read_only_to_its_own_end() -> None:
+    # A frame without a bitstream of its own is not lossless because of the chunk after it.
+    assert read(riff(vp8x(animated=True), anmf(), vp8l())).lossless is False
