@@ -166,9 +166,11 @@ def test_bytes_after_the_last_box(tail: bytes, cut: bool) -> None:
 
 
 def test_too_many_boxes() -> None:
-    many = b"".join(box(b"free") for _ in range(10_000))
-    assert refused(heif(many), CorruptImage) == corrupt("HEIF", "too many boxes")
-    assert read(heif(b"".join(box(b"free") for _ in range(9_980)))).width == 64
+    # heif() has 6 boxes the walk counts: ftyp, meta, iinf, iprp, ipco, ispe.
+    assert read(heif(b"".join(box(b"free") for _ in range(9_994)))).width == 64  # 10,000 in all
+    assert refused(heif(b"".join(box(b"free") for _ in range(9_995))), CorruptImage) == corrupt(
+        "HEIF", "too many boxes"
+    )
 
 
 @pytest.mark.parametrize(
@@ -185,5 +187,47 @@ def test_other_item_info_entries_are_skipped() -> None:
     data = box(b"ftyp", b"avif") + meta(
         iinf(box(b"free", b"\x02\x00\x00\x00\x00\x01\x00\x00hvc1"), infe(b"av01")),
         box(b"iprp", box(b"ipco", ispe(8, 8))),
+    )
+    assert read(data).format == "avif"
+
+
+def test_only_the_top_level_must_end_on_a_box() -> None:
+    assert read(heif(b"\x00\x00\x00")).width == 64  # stray bytes inside meta are ignored
+
+
+def test_an_empty_meta_box_at_the_very_end_is_still_a_meta_box() -> None:
+    data = box(b"ftyp", b"avif") + box(b"meta")
+    assert "coded as none" in refused(data, UnsupportedFormat)
+
+
+def test_a_large_size_header_exactly_at_the_end() -> None:
+    assert read(heif() + struct.pack(">I", 1) + b"free" + struct.pack(">Q", 16)).width == 64
+
+
+def test_a_large_size_is_eight_bytes() -> None:
+    huge = struct.pack(">I", 1) + b"free" + struct.pack(">Q", (1 << 56) | 24) + b"\x00" * 8
+    assert refused(heif() + huge, TruncatedImage) == truncated("the 'free' box runs past the end of the data")
+
+
+def test_a_container_with_a_large_size_header() -> None:
+    inner = iinf(infe(b"hvc1")) + box(b"iprp", box(b"ipco", ispe(20, 10)))
+    body = b"\x00\x00\x00\x00" + inner
+    large_meta = struct.pack(">I", 1) + b"meta" + struct.pack(">Q", 16 + len(body)) + body
+    assert read(box(b"ftyp", b"heic") + large_meta) == Header("heic", 20, 10)
+
+
+def test_other_containers_are_not_meta_boxes() -> None:
+    data = box(b"ftyp", b"avif") + _sequence(3) + box(b"iprp", box(b"ipco", ispe(8, 8)))
+    assert refused(data, CorruptImage) == corrupt("HEIF", "no meta box")
+
+
+def test_a_short_stsz_is_not_read_past_its_end() -> None:
+    short = b"\x00" * 4 + b"\x00\x00\x07"  # the count would be 0x0007.. with the next box's first byte
+    assert read(heif(_sequence(1, stsz_body=short), box(b"free", b"x"))).frames == 1
+
+
+def test_an_empty_item_info_entry_is_allowed() -> None:
+    data = box(b"ftyp", b"avif") + meta(
+        full(b"iinf", b"\x00\x02" + box(b"free") + infe(b"av01")), box(b"iprp", box(b"ipco", ispe(8, 8)))
     )
     assert read(data).format == "avif"
