@@ -26,6 +26,7 @@ MODULES=(
   "ingest/limits.py|tests/test_ingest_limits.py"
   "ingest/sniff.py|tests/test_ingest_sniff.py"
   "ingest/options.py|tests/test_ingest_options.py"
+  "ingest/budget.py|tests/test_ingest_budget.py tests/test_ingest_budget_rules.py"
   "ingest/headers/jpeg.py|tests/test_ingest_headers_jpeg.py"
   "ingest/headers/png.py|tests/test_ingest_headers_png.py"
   "ingest/headers/gif.py|tests/test_ingest_headers_gif.py"
