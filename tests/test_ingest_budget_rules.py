@@ -10,9 +10,8 @@ from picstore.errors import IngestTimeout, TooMuchWork
 from picstore.ingest import IngestOptions
 from picstore.ingest.budget import Deadline, check_work, estimate, planned_work
 from picstore.ingest.headers import Header
+from picstore.variants.spec import parse_spec
 from tests.helpers import make_jpeg
-
-NO_PRESETS: dict[str, object] = {}
 
 
 def test_planned_work_without_variants_is_decode_plus_master() -> None:
@@ -84,3 +83,18 @@ def test_an_expired_deadline_stays_expired(clock: list[float]) -> None:
     deadline.expired = True  # as the libvips callback sets it
     with pytest.raises(IngestTimeout, match=r"longer than 0\.25 s"):
         deadline.check()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "variant_work"), [("webp", 50 * 50 * 3), ("gif", 50 * 50 * 3), ("jpeg", 50 * 50)]
+)
+def test_only_animated_formats_keep_every_frame(fmt: str, variant_work: int) -> None:
+    header = Header("gif", 100, 100, frames=3)
+    options = IngestOptions(variants={"t": "fit:50"}, variant_formats=(fmt,))
+    presets = {"t": parse_spec("fit:50")}
+    assert planned_work(header, options, presets) == 2 * 100 * 100 * 3 + variant_work
+
+
+def test_the_limit_in_the_message_is_rounded_from_exact_millions() -> None:
+    with pytest.raises(TooMuchWork, match=r"the limit is 2 MP per upload"):
+        check_work(Header("png", 1000, 1000), IngestOptions(variants={}, max_work_pixels=1_500_001), {})
