@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from picstore.errors import CorruptImage, TooManyPixels, TruncatedImage, UnsupportedFormat
+from picstore.errors import CorruptImage, TooLarge, TooManyPixels, TruncatedImage, UnsupportedFormat
 from picstore.ingest import IngestOptions
 from picstore.ingest.headers import Header, read_header
 from picstore.ingest.limits import check_bytes, check_pixels
@@ -200,6 +200,6 @@ def test_heif_box_running_past_the_end_is_truncated() -> None:
 
 def test_byte_limit() -> None:
     check_bytes(100, IngestOptions(max_bytes=100))
-    with pytest.raises(Exception, match="101 bytes; the limit is 100") as info:
+    with pytest.raises(TooLarge, match="101 bytes; the limit is 100") as info:
         check_bytes(101, IngestOptions(max_bytes=100))
-    assert getattr(info.value, "code", None) == "too_large"
+    assert info.value.code == "too_large"

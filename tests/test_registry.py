@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
-import types
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -35,30 +34,37 @@ def test_scheme_is_case_insensitive(tmp_path: Path) -> None:
     assert isinstance(open_blob_store("Memory://"), MemoryStore)
 
 
-def test_s3_is_imported_lazily_and_gets_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, Any]] = []
+def test_s3_gets_the_settings_a_url_cannot_carry() -> None:
+    from picstore.blobs.s3 import S3Store
+    from picstore.settings import load_settings
 
-    class FakeS3Store:
-        @classmethod
-        def from_url(cls, url: str, settings: object | None) -> FakeS3Store:
-            calls.append((url, settings))
-            return sentinel
-
-    fake = types.ModuleType("picstore.blobs.s3")
-    fake.S3Store = FakeS3Store  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "picstore.blobs.s3", fake)
-    sentinel = FakeS3Store()
-    settings = object()
-    store: object = open_blob_store("s3://bucket/prefix", settings)
-    assert store is sentinel
-    assert calls == [("s3://bucket/prefix", settings)]
+    settings = load_settings(
+        storage="s3://bucket/prefix",
+        s3_endpoint="http://127.0.0.1:7480",
+        s3_region="eu-test-1",
+        s3_public_url="https://cdn.example/imgs",
+    )
+    store = open_blob_store("s3://bucket/prefix", settings)
+    assert isinstance(store, S3Store)
+    assert store.url == "s3://bucket/prefix"
+    assert repr(store) == "S3Store('s3://bucket/prefix', endpoint='http://127.0.0.1:7480')"
+    assert store.public_url("img/a.jpg") == "https://cdn.example/imgs/img/a.jpg"
 
 
-def test_registry_does_not_import_s3() -> None:
-    # file:// and memory:// users must not need the S3 stack at import time.
-    source = Path(open_blob_store.__code__.co_filename).read_text()
-    top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
-    assert not any("s3" in line for line in top_level)
+def test_file_and_memory_stores_never_load_the_s3_stack(tmp_path: Path) -> None:
+    # file:// and memory:// users must not pay for (or need) the S3 client stack: checked in a fresh
+    # interpreter, where nothing else has imported it yet.
+    code = (
+        "import sys\n"
+        "from picstore.blobs.registry import open_blob_store\n"
+        f"open_blob_store({(tmp_path / 'b').as_uri()!r}).put('a.jpg', b'x', content_type='image/jpeg')\n"
+        "open_blob_store('memory://').put('a.jpg', b'x', content_type='image/jpeg')\n"
+        "s3 = ('picstore.blobs.s3', 'botocore', 'obstore')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(s3)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(
@@ -73,5 +79,5 @@ def test_unknown_scheme_lists_accepted(url: str) -> None:
 
 
 def test_bad_file_url_is_config_error() -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="host 'otherhost' is not local"):
         open_blob_store("file://otherhost/srv/blobs")

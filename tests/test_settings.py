@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from picstore import errors
@@ -58,5 +59,5 @@ def test_invalid_values_are_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp
 
 def test_settings_are_frozen() -> None:
     s = load_settings()
-    with pytest.raises(Exception, match="frozen"):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         s.port = 1  # type: ignore[misc]

@@ -85,3 +85,134 @@ def test_spec_is_a_value() -> None:
         parse_spec("cover:200") == parse_spec("cover:200x200,crop=centre") == VariantSpec("cover", 200, 200)
     )
     assert len({parse_spec("fit:10"), parse_spec("fit:10x10")}) == 1
+
+
+# --- bounds, stated at the edges ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ("fit:0x1", False),
+        ("fit:1x0", False),
+        ("fit:1x1", True),
+        ("fit:8191x8192", True),
+        ("fit:8192x8192", True),
+        ("fit:8193x1", False),
+        ("fit:1x8193", False),
+        ("width:0", False),
+        ("width:1", True),
+        ("width:8192", True),
+        ("width:8193", False),
+        ("height:8192", True),
+        ("height:8193", False),
+    ],
+)
+def test_size_bounds(text: str, valid: bool) -> None:
+    if valid:
+        assert parse_spec(text).canonical == text
+    else:
+        with pytest.raises(ConfigError) as info:
+            parse_spec(text)
+        assert info.value.message == f"invalid variant spec {text!r}: sizes must be 1 to 8192"
+
+
+@pytest.mark.parametrize(
+    ("q", "valid"), [("0", False), ("1", True), ("2", True), ("99", True), ("100", True), ("101", False)]
+)
+def test_quality_bounds(q: str, valid: bool) -> None:
+    text = f"width:100,q={q}"
+    if valid:
+        spec = parse_spec(text)
+        assert spec.quality == int(q)
+        assert spec.canonical == text
+    else:
+        with pytest.raises(ConfigError) as info:
+            parse_spec(text)
+        assert info.value.message == (f"invalid variant spec {text!r}: unknown or invalid option 'q={q}'")
+
+
+def test_quality_must_be_a_number() -> None:
+    with pytest.raises(ConfigError, match="unknown or invalid option 'q=ab'"):
+        parse_spec("width:100,q=ab")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "",
+            "expected e.g. 'fit:1600x1600', 'cover:200x200', 'width:640', 'height:480' (options: crop=, q=)",
+        ),
+        ("zoom:10", "mode must be one of fit, cover, width, height"),
+        ("height:10x10", "height takes one number, e.g. 'height:640'"),
+        ("cover:10,crop=faces", "crop must be one of centre, attention, entropy"),
+        ("fit:10,crop=attention", "unknown or invalid option 'crop=attention'"),
+        ("width:10,crop=entropy", "unknown or invalid option 'crop=entropy'"),
+        ("fit:10,x=1", "unknown or invalid option 'x=1'"),
+    ],
+)
+def test_refusals_are_exact(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_spec(text)
+    assert info.value.message == f"invalid variant spec {text!r}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("text", "fields"),
+    [
+        ("fit:30x20", ("fit", 30, 20, "centre", None)),
+        ("cover:30", ("cover", 30, 30, "centre", None)),
+        ("cover:30x20,crop=center", ("cover", 30, 20, "centre", None)),
+        ("cover:30x20,crop=entropy,q=5", ("cover", 30, 20, "entropy", 5)),
+        ("width:30", ("width", 30, 0, "centre", None)),
+        ("height:20", ("height", 0, 20, "centre", None)),
+    ],
+)
+def test_parsed_fields(text: str, fields: tuple[object, ...]) -> None:
+    spec = parse_spec(text)
+    assert (spec.mode, spec.width, spec.height, spec.crop, spec.quality) == fields
+
+
+@pytest.mark.parametrize(
+    ("spec", "canonical"),
+    [
+        (VariantSpec("cover", 30, 20, "attention", 70), "cover:30x20,crop=attention,q=70"),
+        (VariantSpec("fit", 30, 20, "attention"), "fit:30x20"),  # crop means nothing to fit
+        (VariantSpec("width", 30, 0, quality=1), "width:30,q=1"),
+        (VariantSpec("height", 0, 20), "height:20"),
+    ],
+)
+def test_canonical_of_built_specs(spec: VariantSpec, canonical: str) -> None:
+    assert spec.canonical == str(spec) == canonical
+
+
+@pytest.mark.parametrize(
+    ("spec", "source", "resize", "output"),
+    [
+        # Rounding, never below one pixel.
+        ("fit:10x10", (1000, 14), (10, 1), (10, 1)),
+        ("fit:10x10", (1000, 16), (10, 1), (10, 1)),
+        ("height:10", (14, 1000), (1, 10), (1, 10)),
+        ("height:10", (16, 1000), (1, 10), (1, 10)),
+        ("height:10", (26, 20), (13, 10), (13, 10)),
+        ("width:10", (20, 26), (10, 13), (10, 13)),
+        ("fit:100x10", (50, 50), (10, 10), (10, 10)),  # the tighter side decides
+        ("fit:10x100", (50, 50), (10, 10), (10, 10)),
+        # cover fills the box, then crops; a smaller source keeps the box's aspect at the size that fits.
+        ("cover:100x10", (50, 50), (50, 50), (50, 5)),
+        ("cover:10x100", (50, 50), (50, 50), (5, 50)),
+        ("cover:100x50", (100, 50), (100, 50), (100, 50)),  # exactly the box
+        ("cover:100x50", (99, 50), (99, 50), (99, 49)),
+        ("cover:30x20", (45, 10), (45, 10), (15, 10)),
+        ("cover:30x20", (10, 45), (10, 45), (10, 6)),
+        ("cover:1x100", (50, 50), (50, 50), (1, 50)),  # never below one pixel
+        ("cover:100x1", (50, 50), (50, 50), (50, 1)),
+    ],
+)
+def test_sizes_at_the_edges(
+    spec: str, source: tuple[int, int], resize: tuple[int, int], output: tuple[int, int]
+) -> None:
+    parsed = parse_spec(spec)
+    assert parsed.resize_to(*source) == resize
+    assert parsed.output_size(*source) == output

@@ -103,10 +103,16 @@ class LocalStore:
         the root would take it outside.
         """
         validate_key(key)
-        path = (self._real_root / key).resolve()
+        path = self._resolve(key, f"blob key {key!r}")
         if not path.is_relative_to(self._real_root) or path.is_relative_to(self._tmp):
             raise InvalidKey(f"blob key {key!r} resolves outside {self.root}; remove the symlink on its path")
         return path
+
+    def _resolve(self, relative: str, what: str) -> Path:
+        try:
+            return (self._real_root / relative).resolve()
+        except (RuntimeError, OSError) as exc:  # a symlink loop: RuntimeError before Python 3.13, then ELOOP
+            raise InvalidKey(f"{what} resolves through a symlink loop under {self.root}; remove it") from exc
 
     def _error(self, exc: OSError, doing: str) -> StorageError:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -242,7 +248,7 @@ class LocalStore:
         """
         validate_prefix(prefix)
         base, _, start = prefix.rpartition("/")
-        directory = (self._real_root / base).resolve() if base else self._real_root
+        directory = self._resolve(base, f"prefix {prefix!r}")  # the root itself when base is ""
         if not directory.is_relative_to(self._real_root):  # a symlinked directory must not leak out
             raise InvalidKey(
                 f"prefix {prefix!r} resolves outside {self.root}; remove the symlink on its path"

@@ -131,7 +131,9 @@ def sniff(data: bytes) -> str:
 def _sniff_bmff(data: bytes) -> str:
     size = int.from_bytes(data[:4], "big")
     brands = {data[8:12]}
-    brands.update(data[i : i + 4] for i in range(16, min(size, 256, len(data)) - 3, 4))
+    # Compatible brands: 4-byte words after major brand and minor version, inside the box, within 256 bytes
+    # (a short read yields short words, which match no brand).
+    brands.update(data[i : i + 4] for i in range(16, min(size, 256) - 3, 4))
     if brands & _AVIF_BRANDS:
         return "avif"
     if brands & _HEIC_BRANDS:
@@ -149,7 +151,7 @@ def _sniff_bmff(data: bytes) -> str:
 
 def _refuse_damaged_signature(head: bytes) -> None:
     # An accepted format whose magic was mangled in transit: say so rather than "not an image".
-    if head.startswith(b"\x89PNG") or head[1:4] == b"PNG":
+    if head[1:4] == b"PNG":
         raise CorruptImage(
             "the PNG signature is damaged (was the file transferred in text mode?); "
             "the image cannot be decoded"
@@ -163,13 +165,9 @@ def _refuse_known(data: bytes) -> None:
             _unsupported(name)
     if head[:2] == b"BM" and len(data) >= 26:
         _unsupported("BMP")
-    if (
-        head[:4] in (b"\x00\x00\x01\x00", b"\x00\x00\x02\x00")
-        and len(data) >= 22
-        and head[4:6] != b"\x00\x00"
-    ):
+    if _looks_like_ico(data):
         _unsupported("Windows icon (ICO/CUR)")
-    if len(head) >= 6 and head[4:6] in (b"\x11\xaf", b"\x12\xaf"):
+    if head[4:6] in (b"\x11\xaf", b"\x12\xaf"):
         _unsupported("Autodesk FLI/FLC animation")
     if _looks_like_pcx(head):
         _unsupported("PCX")
@@ -213,15 +211,13 @@ def _looks_like_tga(data: bytes) -> bool:
     if len(data) < 18:
         return False
     cmap_type, img_type, bpp, descriptor = data[1], data[2], data[16], data[17]
-    width = int.from_bytes(data[12:14], "little")
-    height = int.from_bytes(data[14:16], "little")
     return (
         cmap_type in (0, 1)
         and img_type in (1, 2, 3, 9, 10, 11)
         and bpp in (8, 15, 16, 24, 32)
         and descriptor & 0xC0 == 0
-        and width > 0
-        and height > 0
+        and data[12:14] != b"\x00\x00"  # width
+        and data[14:16] != b"\x00\x00"  # height
         and (cmap_type == 1 or data[3:8] == b"\x00" * 5)
     )
 

@@ -184,7 +184,7 @@ def check_catalog(settings: Settings) -> Check:
 
 def check_storage(settings: Settings) -> list[Check]:
     """Whether the blob store exists and answers; for S3, also which credentials will be used."""
-    from picstore.blobs.registry import open_store
+    from picstore.blobs.registry import open_blob_store as open_store
 
     url = settings.storage_url
     checks: list[Check] = []

@@ -89,7 +89,7 @@ def _walk(data: bytes, i: int, end: int, boxes: _Boxes, *, top: bool = False) ->
         elif kind == b"stsz" and body + 12 <= box_end:
             boxes.sample_counts.append(u32be(data, body + 8))
         i = box_end
-    if top and i != end and end - i < 8:
+    if top and i != end:  # 1 to 7 bytes left: too few for a box header (8 or more are read as a box)
         raise truncated("HEIF", "a box header is cut off")
 
 
