@@ -15,7 +15,7 @@ import functools
 import hashlib
 import os
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,6 +33,17 @@ from picstore.settings import Settings, load_settings
 
 Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 TenantRef = str | Tenant
+#: An ASGI application (what :meth:`ImageStore.asgi_app` returns), typed without importing a framework.
+ASGIApp = Callable[
+    [
+        MutableMapping[str, Any],
+        Callable[[], Awaitable[MutableMapping[str, Any]]],
+        Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ],
+    Awaitable[None],
+]
+#: A WSGI application (what :meth:`ImageStore.wsgi_app` returns).
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -321,6 +332,27 @@ class ImageStore:
             }
         out["variants"] = described
         return out
+
+    # --- inside another application ----------------------------------------------------------------
+
+    def asgi_app(self, prefix: str | None = None) -> ASGIApp:
+        """The HTTP service over this store (blob serving and the API) as an ASGI app to mount:
+        ``app.mount("/pictures", store.asgi_app("/pictures"))`` in FastAPI or Starlette.
+
+        With ``prefix``, the URLs this store hands out are under it (``/pictures/b/...``) unless
+        ``PICSTORE_PUBLIC_URL`` is set. No second process is needed.
+        """
+        # The one door from the store to its HTTP face; imported here so `import picstore` never loads
+        # FastAPI (tests/test_boundaries.py allows exactly this import, and only inside a function).
+        from picstore.web.mount import asgi_app
+
+        return asgi_app(self, prefix)
+
+    def wsgi_app(self, prefix: str | None = None) -> WSGIApp:
+        """The same app as WSGI (through a2wsgi), for Flask, Django or any WSGI server."""
+        from picstore.web.mount import wsgi_app
+
+        return wsgi_app(self, prefix)
 
     def health(self) -> dict[str, str]:
         """Check the catalog and the blob store; raises when either is unreachable."""
