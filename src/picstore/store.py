@@ -217,6 +217,15 @@ class ImageStore:
             raise NotFound(f"no image {image_id!r}")
         return image
 
+    def get_many(self, image_ids: Iterable[str]) -> dict[str, Image]:
+        """The images with these ids, by id, from one catalog transaction; unknown ids are absent.
+
+        What a page of application rows holding image ids (a Django ``PictureField``) uses instead of
+        :meth:`get` per row.
+        """
+        wanted = builtins.list(dict.fromkeys(image_ids))
+        return {image.id: image for image in self.catalog.images(wanted)} if wanted else {}
+
     def list(self, tenant: TenantRef, limit: int = 50, cursor: str | None = None) -> Page:
         """A page of the tenant's images, newest first, and the cursor of the next page."""
         if not 1 <= limit <= 1000:
