@@ -83,7 +83,7 @@ class Picstore:
         return self.pictures(self.store.list(tenant, limit).items)
 
     def save(
-        self, file: FileStorage, tenant: str | None = None, *, alt: str | None = None
+        self, file: FileStorage | None, tenant: str | None = None, *, alt: str | None = None
     ) -> Image | Refusal:
         """Store ``request.files[...]`` for ``tenant`` (default ``PICSTORE_TENANT``, else ``"default"``).
 
