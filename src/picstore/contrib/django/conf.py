@@ -43,14 +43,22 @@ def get_store() -> ImageStore:
         store: ImageStore | None = _state.get("store")
         if store is None:
             store = ImageStore.from_settings(settings_from(options(), own=OWN_KEYS))
-            try:
-                prefix = reverse("picstore:serve", kwargs={"path": ""})
-            except NoReverseMatch:
-                pass  # not mounted in this project: URLs follow PUBLIC_URL (a `picstore serve` elsewhere)
-            else:
+            prefix = _mount_prefix()
+            if prefix is not None:
                 serve_under(store, prefix)
             _state["store"] = store
         return store
+
+
+def _mount_prefix() -> str | None:
+    """Where ``picstore.contrib.django.urls`` is included; None when it is not (URLs then follow
+    ``PUBLIC_URL``: a ``picstore serve`` elsewhere), or when there is no URLconf (a worker, a script)."""
+    if not getattr(settings, "ROOT_URLCONF", None):
+        return None
+    try:
+        return reverse("picstore:serve", kwargs={"path": ""})
+    except NoReverseMatch:
+        return None
 
 
 def get_wsgi_app() -> WSGIApp:
