@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from picstore.contrib.flask import Picstore
 from picstore.contrib.pictures import Refusal
+from picstore.errors import NotFound
 from picstore.models import Tenant
 
 app = Flask(__name__)
@@ -37,16 +38,18 @@ def create_listing() -> Response:
         flash("Give your listing a name.")
         return redirect(url_for("index"))
     slug = slug_for(name)
-    if slug not in {t.slug for t in pictures.store.tenants()}:
-        pictures.store.create_tenant(slug, name)
+    try:
+        pictures.store.tenant(slug)
+    except NotFound:
+        pictures.store.create_tenant(slug, name)  # each listing is a picstore tenant
     return redirect(url_for("edit_listing", slug=slug))
 
 
 def listing_or_404(slug: str) -> Tenant:
-    for tenant in pictures.store.tenants():
-        if tenant.slug == slug:
-            return tenant
-    abort(404)
+    try:
+        return pictures.store.tenant(slug)
+    except NotFound:
+        abort(404)
 
 
 @app.get("/l/<slug>/edit")

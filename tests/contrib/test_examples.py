@@ -23,10 +23,12 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @contextmanager
-def _server(cmd: list[str], cwd: Path, port: int) -> Iterator[httpx.Client]:
+def _server(
+    cmd: list[str], cwd: Path, port: int, extra_env: dict[str, str] | None = None
+) -> Iterator[httpx.Client]:
     """Run ``cmd`` in ``cwd`` until its home page answers; a client for it; then stop it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PICSTORE_", "DJANGO_"))}
-    env["PORT"] = str(port)
+    env |= {"PORT": str(port), **(extra_env or {})}
     log_path = cwd / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -53,7 +55,7 @@ def _csrf(page: str) -> dict[str, str]:
     return {"csrfmiddlewaretoken": found.group(1)} if found else {}
 
 
-def _use_the_site(client: httpx.Client, create: str, field: str, upload: str, listing: str) -> None:
+def _use_the_site(client: httpx.Client, create: str, field: str, upload: str, listing: str) -> set[str]:
     """Create a listing through the home page's form, upload on its edit page, check the public page."""
     edit = client.post(create, data={"name": "Bob's Bakery", **_csrf(client.get("/").text)})
     assert edit.status_code == 200 and "your pictures" in edit.text, edit.text
@@ -75,18 +77,29 @@ def _use_the_site(client: httpx.Client, create: str, field: str, upload: str, li
     assert tags.tags[2][1]["alt"] == "the shop front"
     urls = tags.urls()
     assert len(urls) >= 3
-    for url in urls:
+    for url in sorted(urls):
         got = client.get(url)
         assert got.status_code == 200, url
         assert got.headers["content-type"] in ("image/jpeg", "image/webp")
-        # Served by picstore in the example's own process: content-addressed, cacheable forever.
-        assert got.headers["etag"].strip('"') == hashlib.sha256(got.content).hexdigest()
+        assert got.content.startswith(b"\xff\xd8\xff") or got.content[8:12] == b"WEBP"
+        if url.startswith("/pictures/"):
+            # Served by picstore in the example's own process: content-addressed, cacheable forever.
+            assert got.headers["etag"].strip('"') == hashlib.sha256(got.content).hexdigest()
+    return urls
+
+
+FLASK_APP = EXAMPLES / "flask_listing" / "app.py"
+
+
+def run_flask_listing(tmp_path: Path, env: dict[str, str] | None = None) -> set[str]:
+    """Run the Flask example as its README does (with ``env`` added); the image URLs its page shows."""
+    with _server([sys.executable, str(FLASK_APP)], tmp_path, free_port(), env) as client:
+        return _use_the_site(client, "/listings", "photo", "/l/bob-s-bakery/pictures", "/l/bob-s-bakery")
 
 
 def test_flask_listing(tmp_path: Path) -> None:
-    port = free_port()
-    with _server([sys.executable, str(EXAMPLES / "flask_listing" / "app.py")], tmp_path, port) as client:
-        _use_the_site(client, "/listings", "photo", "/l/bob-s-bakery/pictures", "/l/bob-s-bakery")
+    urls = run_flask_listing(tmp_path)
+    assert all(u.startswith("/pictures/b/") for u in urls)  # served by the example itself
     assert (tmp_path / "picstore-data" / "picstore.db").is_file()  # the embedded default
 
 

@@ -26,6 +26,7 @@ from picstore.contrib.pictures import (
     settings_from,
     srcset,
 )
+from picstore.errors import NotFound
 from picstore.models import Image
 from picstore.store import ImageStore
 from picstore.web.mount import mount_prefix
@@ -78,9 +79,11 @@ class Picstore:
 
     def listing(self, tenant: str, limit: int = 50) -> list[Picture]:
         """The newest ``limit`` pictures of ``tenant`` with their URLs (none if the tenant has none yet)."""
-        if tenant not in {t.slug for t in self.store.tenants()}:
+        try:
+            page = self.store.list(tenant, limit)
+        except NotFound:  # no such tenant: nothing uploaded for it yet
             return []
-        return self.pictures(self.store.list(tenant, limit).items)
+        return self.pictures(page.items)
 
     def save(
         self, file: FileStorage | None, tenant: str | None = None, *, alt: str | None = None
