@@ -27,12 +27,6 @@ class PictureInput(forms.ClearableFileInput):
         shown = thumbnail(value)
         return format_html("{}{}", shown, html) if shown else html
 
-    def is_initial(self, value: Any) -> bool:
-        return bool(value and getattr(value, "id", None))
-
-    def format_value(self, value: Any) -> Any:
-        return value if self.is_initial(value) else None
-
 
 def thumbnail(value: Any, variant: str = "thumb") -> str:
     """An ``<img>`` of a stored picture's ``variant`` ('' for no picture, or one that is gone)."""
@@ -56,9 +50,6 @@ class PictureFormField(forms.FileField):
         if isinstance(checked, UploadedFile):
             check_upload(checked)
         return checked
-
-    def has_changed(self, initial: Any, data: Any) -> bool:
-        return not self.disabled and data is not None
 
 
 def check_upload(upload: UploadedFile[Any]) -> None:
