@@ -174,8 +174,14 @@ def test_admin_shows_thumbnails(picstore: ImageStore) -> None:
     User.objects.create_superuser("admin", "a@example.test", "pw-for-tests")
     client = Client()
     client.login(username="admin", password="pw-for-tests")
+    for i in range(4):
+        Listing(name=f"more {i}", photo=SimpleUploadedFile("p.jpg", make_jpeg(300, 200, (i, 50, 50)))).save()
     thumb = listing.photo.url("thumb", "jpeg")  # type: ignore[union-attr]
+    statements: list[str] = []
+    event.listen(picstore.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     changelist = client.get("/admin/listings/listing/").content.decode()
+    assert changelist.count('class="picstore-thumb"') == 5
+    assert len(statements) == 3  # PictureAdminMixin: the page's pictures in one go, not a read per row
     change = client.get(f"/admin/listings/listing/{listing.pk}/change/").content.decode()
     for page in (changelist, change):
         assert f'src="{thumb}"' in page

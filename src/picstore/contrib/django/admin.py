@@ -1,5 +1,6 @@
-"""Thumbnails in the Django admin: the change form shows one through ``PictureInput``; for change lists,
-``list_display = ("name", thumbnail_column("photo"))``."""
+"""Thumbnails in the Django admin: the change form shows one through ``PictureInput``; change lists use
+``list_display = ("name", thumbnail_column("photo"))``, and with :class:`PictureAdminMixin` the page's
+pictures are loaded together (one catalog transaction and one query per page, not a read per row)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import models
+from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
+from picstore.contrib.django.fields import PictureField, prefetch_pictures
 from picstore.contrib.django.forms import thumbnail
+
+__all__ = ["PictureAdminMixin", "thumbnail_column"]
 
 
 def thumbnail_column(field: str, variant: str = "thumb") -> Callable[[models.Model], SafeString]:
@@ -24,4 +29,14 @@ def thumbnail_column(field: str, variant: str = "thumb") -> Callable[[models.Mod
     return column
 
 
-__all__: list[Any] = ["thumbnail_column"]
+class PictureAdminMixin:
+    """Put before ``admin.ModelAdmin``: prefetches the change list page's pictures in one go."""
+
+    model: type[models.Model]
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)  # type: ignore[misc]
+        fields = [f.name for f in self.model._meta.get_fields() if isinstance(f, PictureField)]
+        changelist.result_list = list(changelist.result_list)
+        prefetch_pictures(changelist.result_list, *fields)
+        return changelist
