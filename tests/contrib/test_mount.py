@@ -60,6 +60,8 @@ def test_fastapi_mount_serves_blobs_and_the_api_under_the_prefix(store: ImageSto
         )
         assert up.status_code == 201, up.text
         body = up.json()
+        assert up.headers["location"] == f"/pictures/v1/images/{body['id']}"
+        assert client.get(up.headers["location"], headers={"Authorization": f"Bearer {key}"}).json() == body
         assert body["url"].startswith("/pictures/b/")
         _served(client.get, body["url"], body["sha256"])
         missing = client.get("/pictures/b/img/00/00/" + "0" * 64 + ".jpg")

@@ -101,9 +101,14 @@ async def run_ingest(request: Request, tenant: Tenant, fn: Callable[[], Image]) 
         return await to_thread.run_sync(fn, limiter=request.app.state.ingest_threads)
 
 
-def image_response(store: ImageStore, image: Image, status_code: int = 200) -> JSONResponse:
-    """The Image JSON (the shape of ``picstore put --json``) as a response."""
-    headers = {"Location": f"/v1/images/{image.id}"} if status_code == 201 else None
+def image_response(
+    store: ImageStore, image: Image, status_code: int = 200, *, root_path: str = ""
+) -> JSONResponse:
+    """The Image JSON (the shape of ``picstore put --json``) as a response.
+
+    ``root_path``: the prefix the app is mounted at (``store.asgi_app()``), which ``Location`` carries.
+    """
+    headers = {"Location": f"{root_path}/v1/images/{image.id}"} if status_code == 201 else None
     return JSONResponse(store.describe(image), status_code=status_code, headers=headers)
 
 
@@ -135,7 +140,9 @@ async def create_image(
             )
             image = await run_ingest(request, tenant, put)
         accepted.append(image)
-    return await run_in_threadpool(image_response, store, image, 201)
+    return await run_in_threadpool(
+        image_response, store, image, 201, root_path=request.scope.get("root_path", "")
+    )
 
 
 @router.get(

@@ -138,4 +138,6 @@ async def complete_upload(
     with counted_upload(metrics) as accepted:
         image = await run_ingest(request, tenant, complete)
         accepted.append(image)
-    return await run_in_threadpool(image_response, store, image, 201)
+    return await run_in_threadpool(
+        image_response, store, image, 201, root_path=request.scope.get("root_path", "")
+    )
