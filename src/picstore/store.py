@@ -35,16 +35,10 @@ from picstore.settings import Settings, load_settings
 
 Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 TenantRef = str | Tenant
-#: An ASGI application (what :meth:`ImageStore.asgi_app` returns), typed without importing a framework.
+#: ASGI and WSGI applications (what :meth:`ImageStore.asgi_app`/``wsgi_app`` return), without a framework.
 ASGIApp = Callable[
-    [
-        MutableMapping[str, Any],
-        Callable[[], Awaitable[MutableMapping[str, Any]]],
-        Callable[[MutableMapping[str, Any]], Awaitable[None]],
-    ],
-    Awaitable[None],
+    [MutableMapping[str, Any], Callable[..., Awaitable[Any]], Callable[..., Any]], Awaitable[None]
 ]
-#: A WSGI application (what :meth:`ImageStore.wsgi_app` returns).
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -226,10 +220,7 @@ class ImageStore:
 
     def get_many(self, image_ids: Iterable[str]) -> dict[str, Image]:
         """The images with these ids, by id, from one catalog transaction; unknown ids are absent.
-
-        What a page of application rows holding image ids (a Django ``PictureField``) uses instead of
-        :meth:`get` per row.
-        """
+        For a page of rows holding image ids (Django's ``PictureField``) instead of :meth:`get` per row."""
         wanted = builtins.list(dict.fromkeys(image_ids))
         return {image.id: image for image in self.catalog.images(wanted)} if wanted else {}
 
@@ -352,14 +343,10 @@ class ImageStore:
     # --- inside another application ----------------------------------------------------------------
 
     def asgi_app(self, prefix: str | None = None) -> ASGIApp:
-        """The HTTP service over this store (blob serving and the API) as an ASGI app to mount:
-        ``app.mount("/pictures", store.asgi_app("/pictures"))`` in FastAPI or Starlette.
-
-        With ``prefix``, the URLs this store hands out are under it (``/pictures/b/...``) unless
-        ``PICSTORE_PUBLIC_URL`` is set. No second process is needed.
+        """The HTTP service over this store as an ASGI app to mount (no second process):
+        ``app.mount("/pictures", store.asgi_app("/pictures"))``; this store's URLs then follow ``prefix``.
         """
-        # The one door from the store to its HTTP face; imported here so `import picstore` never loads
-        # FastAPI (tests/test_boundaries.py allows exactly this import, and only inside a function).
+        # Imported here so `import picstore` never loads FastAPI (tests/test_boundaries.py LAZY_DOORS).
         from picstore.web.mount import asgi_app
 
         return asgi_app(self, prefix)
