@@ -6,7 +6,8 @@ URLs on first use (one catalog read); :func:`prefetch_pictures` loads a whole pa
 
 Assign an uploaded file (what the form field hands over) and the image is stored through ingest when the
 row is saved, for the tenant the field names (a slug, or a callable of the instance). Deleting the row
-deletes the image (its blobs stop being served at once; ``picstore gc`` removes them later).
+deletes the image (its blobs stop being served at once; ``picstore gc`` removes them later): a picture
+belongs to its row, so two rows sharing an image lose it together. Replacing a picture keeps the old one.
 """
 
 from __future__ import annotations
