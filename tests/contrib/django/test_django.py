@@ -22,10 +22,21 @@ from picstore.contrib.django.fields import StoredPicture, prefetch_pictures
 from picstore.contrib.django.storage import PicstoreStorage
 from picstore.errors import ImageRejected, NotFound
 from tests.contrib.corpus_files import ACCEPTED, REFUSED, PictureTags, corpus_file
+from tests.contrib.django.conftest import PG_UP
 from tests.contrib.django.listings.models import Document, Listing
 from tests.helpers import make_jpeg
 
-DATABASES = ["default", pytest.param("pg", marks=pytest.mark.postgres)]
+DATABASES = [
+    pytest.param("default", marks=pytest.mark.django_db),
+    pytest.param(
+        "pg",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not PG_UP, reason="PostgreSQL not reachable; set PICSTORE_TEST_PG"),
+            pytest.mark.django_db(databases=["default", "pg"]),
+        ],
+    ),
+]
 
 
 def _upload(name: str) -> SimpleUploadedFile:
@@ -45,7 +56,6 @@ class ListingForm(forms.ModelForm):  # type: ignore[type-arg]
         fields = ("name", "owner", "photo")
 
 
-@pytest.mark.django_db(databases=["default", "pg"])
 @pytest.mark.parametrize("db", DATABASES)
 def test_model_save_load_delete(
     db: str, picstore: ImageStore, settings: Any, request: pytest.FixtureRequest
