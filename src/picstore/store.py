@@ -15,7 +15,7 @@ import functools
 import hashlib
 import os
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -36,6 +36,11 @@ from picstore.settings import Settings, load_settings
 
 Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 TenantRef = str | Tenant
+#: ASGI and WSGI applications (what :meth:`ImageStore.asgi_app`/``wsgi_app`` return), without a framework.
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[..., Awaitable[Any]], Callable[..., Any]], Awaitable[None]
+]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class ImageStore:
@@ -212,6 +217,12 @@ class ImageStore:
             raise NotFound(f"no image {image_id!r}")
         return image
 
+    def get_many(self, image_ids: Iterable[str]) -> dict[str, Image]:
+        """The images with these ids, by id, from one catalog transaction; unknown ids are absent.
+        For a page of rows holding image ids (Django's ``PictureField``) instead of :meth:`get` per row."""
+        wanted = builtins.list(dict.fromkeys(image_ids))
+        return {image.id: image for image in self.catalog.images(wanted)} if wanted else {}
+
     def list(self, tenant: TenantRef, limit: int = 50, cursor: str | None = None) -> Page:
         """A page of the tenant's images, newest first, and the cursor of the next page."""
         if not 1 <= limit <= 1000:
@@ -327,6 +338,23 @@ class ImageStore:
             }
         out["variants"] = described
         return out
+
+    # --- inside another application ----------------------------------------------------------------
+
+    def asgi_app(self, prefix: str | None = None) -> ASGIApp:
+        """The HTTP service over this store as an ASGI app to mount (no second process):
+        ``app.mount("/pictures", store.asgi_app("/pictures"))``; this store's URLs then follow ``prefix``.
+        """
+        # Imported here so `import picstore` never loads FastAPI (tests/test_boundaries.py LAZY_DOORS).
+        from picstore.web.mount import asgi_app
+
+        return asgi_app(self, prefix)
+
+    def wsgi_app(self, prefix: str | None = None) -> WSGIApp:
+        """The same app as WSGI (through a2wsgi), for Flask, Django or any WSGI server."""
+        from picstore.web.mount import wsgi_app
+
+        return wsgi_app(self, prefix)
 
     def health(self) -> dict[str, str]:
         """Check the catalog and the blob store; raises when either is unreachable."""

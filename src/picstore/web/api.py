@@ -90,7 +90,7 @@ async def create_image(
                 store.put, form.stream, tenant, form.filename, alt=alt, idempotency_key=idempotency_key
             )
             image = await publisher.ingest(tenant, put)
-    return await publisher.created(image, response)
+    return await publisher.created(image, response, request.scope.get("root_path", ""))
 
 
 @router.get(

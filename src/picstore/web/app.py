@@ -37,13 +37,15 @@ class PicstoreApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         cache = self.blob_cache
-        if (
-            cache is not None
-            and scope["type"] == "http"
-            and scope["path"].startswith("/b/")
-            and await cache.serve(scope, receive, send)
-        ):
-            return
+        if cache is not None and scope["type"] == "http":
+            path, root = scope["path"], scope.get("root_path", "")
+            blob_scope = scope
+            if root and path.startswith(root + "/"):
+                # Mounted under a prefix (store.asgi_app()): the path still carries it, as in Starlette.
+                path = path[len(root) :]
+                blob_scope = {**scope, "path": path}
+            if path.startswith("/b/") and await cache.serve(blob_scope, receive, send):
+                return
         await super().__call__(scope, receive, send)
 
 

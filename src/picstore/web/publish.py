@@ -62,9 +62,10 @@ class Publisher:
         self.metrics.accepted(image)
         return image
 
-    async def created(self, image: Image, response: Response) -> ImageOut:
-        """The answer to a request that made ``image``: its description, and its URL as ``Location``."""
-        response.headers["Location"] = f"/v1/images/{image.id}"
+    async def created(self, image: Image, response: Response, root_path: str = "") -> ImageOut:
+        """The answer to a request that made ``image``: its description, and its URL as ``Location``
+        (under ``root_path``, the prefix the app is mounted at)."""
+        response.headers["Location"] = f"{root_path}/v1/images/{image.id}"
         return await run_in_threadpool(image_out, self.store, image)
 
 

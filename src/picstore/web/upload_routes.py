@@ -114,6 +114,7 @@ async def receive_file(upload_id: UploadId, request: Request, uploads: UploadsDe
 )
 async def complete_upload(
     upload_id: UploadId,
+    request: Request,
     response: Response,
     tenant: TenantDep,
     uploads: UploadsDep,
@@ -128,4 +129,4 @@ async def complete_upload(
     complete = partial(uploads.complete, upload_id, tenant, alt=body.alt if body else None)
     with publisher.counting():
         image = await publisher.ingest(tenant, complete)
-    return await publisher.created(image, response)
+    return await publisher.created(image, response, request.scope.get("root_path", ""))
