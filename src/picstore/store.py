@@ -16,7 +16,7 @@ import hashlib
 import os
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,6 +30,7 @@ from picstore.ingest import IngestOptions, Rendition, ingest
 from picstore.keys import clean_filename, hash_api_key, master_key, new_id, variant_key
 from picstore.models import BlobLocation, Image, ImageUrls, Page, Tenant, Variant, content_type_for
 from picstore.settings import Settings, load_settings
+from picstore.transformer import Transformer
 
 Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 TenantRef = str | Tenant
@@ -66,6 +67,8 @@ class ImageStore:
         self.catalog = Catalog(self.engine)
         self.url_builder = UrlBuilder(self.settings.base_url)
         self.ingest_options = IngestOptions.from_settings(self.settings)
+        #: Signed transform URLs (``/t/``): signing, checks, renders (see :mod:`picstore.transformer`).
+        self.transforms = Transformer(self)
         #: Called with the keys of blobs a delete left unused (the HTTP service drops them from its cache).
         self.orphan_listeners: builtins.list[Callable[[builtins.list[str]], None]] = []
 
@@ -302,6 +305,43 @@ class ImageStore:
             )
             for image in images
         }
+
+    def transform_url(
+        self,
+        image_id: str,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        fit: str = "inside",
+        gravity: str = "centre",
+        focus: tuple[int, int] | None = None,
+        format: str = "auto",
+        quality: int | None = None,
+        dpr: float = 1,
+        expires: int | datetime | timedelta | None = None,
+        preset: str | None = None,
+    ) -> str:
+        """A signed URL that renders any size of an image on first request (docs/transforms.md).
+
+        ``fit`` is ``inside`` (default), ``cover``, ``contain`` or ``fill``; ``gravity`` (cover only) a
+        compass point or ``smart``, or ``focus=(x, y)`` in percent; ``format`` ``auto`` (from the browser's
+        Accept), ``jpeg``, ``webp``, ``avif`` or ``png``; ``expires`` a Unix time, datetime or timedelta.
+        ``preset`` names one of ``transform_presets`` instead. Makes no query: the image is looked up when
+        the URL is first requested.
+        """
+        spec = self.transforms.spec(
+            width=width,
+            height=height,
+            fit=fit,
+            gravity=gravity,
+            focus=focus,
+            format=format,
+            quality=quality,
+            dpr=dpr,
+            expires=expires,
+            preset=preset,
+        )
+        return self.transforms.url(image_id, spec)
 
     def describe(self, image: Image, urls: ImageUrls | None = None) -> dict[str, Any]:
         """The JSON form of an image, with URLs: what ``put --json`` and the API print.

@@ -18,7 +18,7 @@ import picstore
 from picstore.errors import PicstoreError
 from picstore.store import ImageStore
 from picstore.uploads import DirectUploads
-from picstore.web import api, serve, tenants, uploads
+from picstore.web import api, serve, tenants, transforms, uploads
 from picstore.web.limits import BodyGuard, BodyLimits
 from picstore.web.metrics import Metrics, Observe
 from picstore.web.problems import install, problem
@@ -92,6 +92,7 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     app.include_router(uploads.router)
     app.include_router(tenants.router)
     app.include_router(serve.router(store))
+    app.include_router(transforms.router(store, metrics.registry))
     guard = limits or BodyLimits(
         max_file_bytes=settings.max_bytes,
         idle_timeout=settings.body_timeout,
