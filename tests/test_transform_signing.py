@@ -65,8 +65,5 @@ def test_without_keys_transforms_are_disabled() -> None:
 
 
 def test_path_carries_signature_spec_and_id() -> None:
-    path = Signer([NEW]).path("w=9,h=9,fit=cover,g=fp:1:2,dpr=1.5", "abc")
-    assert (
-        path
-        == f"/t/{signature(NEW, 'w=9,h=9,fit=cover,g=fp:1:2,dpr=1.5', 'abc')}/w=9,h=9,fit=cover,g=fp:1:2,dpr=1.5/abc"
-    )
+    spec = "w=9,h=9,fit=cover,g=fp:1:2,dpr=1.5"
+    assert Signer([NEW]).path(spec, "abc") == f"/t/{signature(NEW, spec, 'abc')}/{spec}/abc"
