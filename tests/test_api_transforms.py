@@ -269,3 +269,18 @@ def test_background_jobs_survive_a_restart(tmp_path: Path) -> None:
         assert t.catalog.render_jobs_count() == 0
         loc, blobs = second.locate(plan.key, live=True)
         assert blobs.get(loc.key)[4:12] == b"ftypavif"
+
+
+def test_without_result_storage_every_request_renders_and_nothing_is_kept(tmp_path: Path) -> None:
+    for api in _api(tmp_path, transform_store_results=False):
+        image_id = api.upload("acme", make_jpeg(600, 400)).json()["id"]
+        path = _path(api.store.transform_url(image_id, width=120, format="jpeg"))
+        answers = [api.client.get(path) for _ in range(2)]
+        assert [r.status_code for r in answers] == [200, 200]
+        assert answers[0].content == answers[1].content
+        assert answers[0].headers["etag"] == answers[1].headers["etag"]
+        assert _pixels(answers[0].content) == ("JPEG", (120, 80))
+        assert _renders(api) == 2
+        image = api.store.get(image_id)
+        t = api.store.transforms
+        assert t.find(image, t.plan(image, t.spec(width=120, format="jpeg"), "jpeg")) is None

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     #: Seconds an AVIF encode may take inside a request (estimated from its pixels); a slower one is made by
     #: a background job while WebP or JPEG is served. 0: every AVIF in the background.
     transform_avif_budget: float = Field(default=1.0, ge=0)
+    #: Store each rendition once (False: render on every request and store nothing, for a CDN that keeps
+    #: the results itself; no claims, no background AVIF).
+    transform_store_results: bool = True
     #: Seconds a render claim (and a background job's lease) lasts before another node may take it over.
     transform_claim_ttl: float = Field(default=60.0, gt=0)
 

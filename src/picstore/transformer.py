@@ -165,6 +165,15 @@ class Transformer:
         """The stored rendition of ``plan``, if it has been made."""
         return self.catalog.transform_variant(image.id, plan.name, plan.format)
 
+    def render(self, image: Image, plan: Plan) -> Rendition:
+        """Render ``plan`` from the image's master, storing nothing (what ``try_render`` stores)."""
+        loc, blobs = self.store.locate(image.key)
+        made = render_transform(
+            _source_of(image, blobs.get(loc.key)), plan.spec, plan.encoding, name=plan.name
+        )
+        self.renders += 1
+        return made
+
     def try_render(self, image: Image, plan: Plan) -> tuple[Variant, bytes | None] | None:
         """Render, store and record ``plan`` under a claim; None when another node holds the claim.
 
@@ -176,10 +185,7 @@ class Transformer:
             found = self.find(image, plan)  # finished by another node between our lookup and our claim
             if found is not None:
                 return found, None
-            loc, blobs = self.store.locate(image.key)
-            source = _source_of(image, blobs.get(loc.key))
-            made = render_transform(source, plan.spec, plan.encoding, name=plan.name)
-            self.renders += 1
+            made = self.render(image, plan)
             location = self._store_bytes(plan, made)
             variant = Variant(
                 plan.name, plan.format, made.width, made.height, location.size, location.sha256, plan.key

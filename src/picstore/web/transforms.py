@@ -14,6 +14,7 @@ serves the store itself, a redirect to the bucket or CDN copy otherwise.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 import time
 from typing import Any
@@ -25,9 +26,10 @@ from prometheus_client import CollectorRegistry, Counter
 from starlette.concurrency import run_in_threadpool
 
 from picstore.errors import InvalidTransform, PicstoreError
-from picstore.models import Image, Variant
+from picstore.models import Image, Variant, content_type_for
 from picstore.store import ImageStore
 from picstore.transform.negotiate import accepted_types, choose_format
+from picstore.transform.spec import TransformSpec
 from picstore.transformer import Plan, Transformer, has_alpha
 from picstore.web.problems import problem
 from picstore.web.serve import IMMUTABLE, _etag_matches, blob_headers
@@ -131,9 +133,8 @@ def router(store: ImageStore, registry: CollectorRegistry) -> APIRouter:
             return problem(exc, request.url.path, status=403)
         image = await run_in_threadpool(store.get, image_id)
         accept = request.headers.get("accept")
-        auto = checked.format == "auto"
         fmt = checked.format
-        if auto:
+        if fmt == "auto":
             fmt = choose_format(accept, animated=image.frames > 1, alpha=has_alpha(image))
             if store.settings.transform_auto == "redirect":
                 target = t.url(image_id, checked.with_format(fmt))
@@ -141,6 +142,14 @@ def router(store: ImageStore, registry: CollectorRegistry) -> APIRouter:
                     target, 302, headers={"Cache-Control": "private, no-cache", "Vary": "Accept"}
                 )
         plan = await run_in_threadpool(t.plan, image, checked, fmt)
+        limiter = request.app.state.ingest_limiter
+        if not store.settings.transform_store_results:
+            made = await anyio.to_thread.run_sync(t.render, image, plan, limiter=limiter)
+            renders.labels(plan.format).inc()
+            etag = f'"{hashlib.sha256(made.data).hexdigest()}"'
+            fresh = {**blob_headers(etag, content_type_for(plan.format)), **_cache_headers(checked, False)}
+            del fresh["Accept-Ranges"]
+            return Response(b"" if request.method == "HEAD" else made.data, headers=fresh)
         temporary = False
         found = await run_in_threadpool(t.find, image, plan)
         if found is None and t.avif_deferred(image, plan):
@@ -150,19 +159,25 @@ def router(store: ImageStore, registry: CollectorRegistry) -> APIRouter:
             plan = await run_in_threadpool(t.plan, image, checked, meanwhile)
             found = await run_in_threadpool(t.find, image, plan)
             temporary = True
-        limiter = request.app.state.ingest_limiter
         variant, body = (found, None) if found is not None else await group.get(image, plan, limiter)
-        headers: dict[str, str] = {}
-        if auto:
-            headers["Vary"] = "Accept"
-        if temporary:
-            headers["Cache-Control"] = SHORT_CACHE
-        elif checked.expires is not None:
-            remaining = max(0, checked.expires - int(time.time()))
-            headers["Cache-Control"] = f"public, max-age={min(remaining, 31536000)}"
-        return await run_in_threadpool(_answer, store, request, variant, body, headers)
+        return await run_in_threadpool(
+            _answer, store, request, variant, body, _cache_headers(checked, temporary)
+        )
 
     return api
+
+
+def _cache_headers(spec: TransformSpec, temporary: bool) -> dict[str, str]:
+    """``Vary`` for ``f=auto``; a short lifetime for a stand-in, the URL's own for an expiring URL."""
+    headers: dict[str, str] = {}
+    if spec.format == "auto":
+        headers["Vary"] = "Accept"
+    if temporary:
+        headers["Cache-Control"] = SHORT_CACHE
+    elif spec.expires is not None:
+        remaining = max(0, spec.expires - int(time.time()))
+        headers["Cache-Control"] = f"public, max-age={min(remaining, 31536000)}"
+    return headers
 
 
 def _answer(
