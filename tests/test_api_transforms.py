@@ -284,3 +284,36 @@ def test_without_result_storage_every_request_renders_and_nothing_is_kept(tmp_pa
         image = api.store.get(image_id)
         t = api.store.transforms
         assert t.find(image, t.plan(image, t.spec(width=120, format="jpeg"), "jpeg")) is None
+
+
+def test_a_starting_service_works_the_queued_jobs(tmp_path: Path) -> None:
+    with make_store(tmp_path, transform_keys=[KEY], transform_avif_budget=0) as store:
+        tenant, _ = store.create_tenant("initech")
+        image = store.put(make_jpeg(600, 400), tenant)
+        t = store.transforms
+        plan = t.plan(image, t.spec(width=150, format="avif"), "avif")
+        t.defer(image, plan)
+        with api_for(store):  # no request: the service's start alone runs the job
+            deadline = time.monotonic() + 30
+            while t.find(image, plan) is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+        made = t.find(image, plan)
+        assert made is not None and (made.width, made.height) == (150, 100)
+
+
+def test_a_failed_render_releases_its_claim(api: Api, image_id: str) -> None:
+    store = api.store
+    image = store.get(image_id)
+    master = Path(store.blobs.url.removeprefix("file://")) / image.key
+    kept = master.read_bytes()
+    master.write_bytes(b"not a jpeg any more")  # the render fails inside libvips
+    path = _path(store.transform_url(image_id, width=90, format="png"))
+    failed = api.client.get(path)
+    assert failed.status_code == 500
+    assert failed.json()["code"] == "render_failed"
+    plan = store.transforms.plan(image, store.transforms.spec(width=90, format="png"), "png")
+    assert not store.transforms.catalog.render_claimed(plan.key)
+    master.write_bytes(kept)
+    retried = api.client.get(path)
+    assert retried.status_code == 200
+    assert _pixels(retried.content) == ("PNG", (90, 60))

@@ -219,3 +219,10 @@ class TransformTooLarge(ImageRejected):
 
     code = "transform_too_large"
     http_status = 422
+
+
+class RenderFailed(PicstoreError):
+    """The stored image could not be rendered; operators: check it with `picstore verify`."""
+
+    code = "render_failed"
+    http_status = 500

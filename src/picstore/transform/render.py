@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pyvips
 
+from picstore.errors import RenderFailed
 from picstore.ingest.encode import Encoding, rendition
 from picstore.ingest.libvips import ensure_ready
 from picstore.ingest.result import Rendition
@@ -61,8 +62,20 @@ def work_pixels(spec: TransformSpec, source: Source, fmt: str) -> int:
 
 
 def render_transform(source: Source, spec: TransformSpec, encoding: Encoding, *, name: str) -> Rendition:
-    """The rendition of ``spec`` of ``source`` in ``encoding`` (``name`` is recorded as its variant name)."""
+    """The rendition of ``spec`` of ``source`` in ``encoding`` (``name`` is recorded as its variant name).
+
+    RenderFailed when libvips cannot render it: masters are picstore's own output, so that means the
+    stored bytes are damaged, not that the request is wrong.
+    """
     ensure_ready()
+    try:
+        return _render(source, spec, encoding, name)
+    except pyvips.Error as exc:
+        detail = " ".join(str(exc).split())[:240]
+        raise RenderFailed(f"the stored {source.format} master could not be rendered ({detail})") from None
+
+
+def _render(source: Source, spec: TransformSpec, encoding: Encoding, name: str) -> Rendition:
     size = spec.output_size(source.width, source.height)
     resize = spec.resize_to(source.width, source.height)
     fmt = encoding.format

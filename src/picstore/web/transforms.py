@@ -89,19 +89,30 @@ class JobRunner:
         self.transformer = transformer
         self.idle_seconds = idle_seconds
         self._wake = threading.Event()
+        self._stopped = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def poke(self) -> None:
         """Make sure the thread runs, and have it look for jobs now."""
         with self._lock:
+            self._stopped = False
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="picstore-render-jobs", daemon=True)
                 self._thread.start()
         self._wake.set()
 
+    def stop(self) -> None:
+        """Stop the thread after the job it is making (the service is shutting down)."""
+        with self._lock:
+            self._stopped = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None:
+            thread.join(timeout=30)
+
     def _loop(self) -> None:
-        while True:
+        while not self._stopped:
             try:
                 busy = self.transformer.run_jobs(limit=5) > 0
             except PicstoreError:
@@ -113,7 +124,6 @@ class JobRunner:
 
 def router(store: ImageStore, registry: CollectorRegistry) -> APIRouter:
     """The ``/t/`` route over ``store``'s transformer; render counts go to ``registry``."""
-    api = APIRouter()
     t = store.transforms
     renders = Counter(
         "picstore_transform_renders",
@@ -123,6 +133,8 @@ def router(store: ImageStore, registry: CollectorRegistry) -> APIRouter:
     )
     group = RenderGroup(t, renders)
     jobs = JobRunner(t)
+    # Every serving process works the job queue from its start, so jobs outlive the process that queued them.
+    api = APIRouter(on_startup=[jobs.poke], on_shutdown=[jobs.stop])
 
     @api.api_route("/t/{signature}/{spec}/{image_id}", methods=["GET", "HEAD"], include_in_schema=False)
     async def transform(signature: str, spec: str, image_id: str, request: Request) -> Response:
@@ -187,7 +199,8 @@ def _answer(
     loc, blobs = store.locate(variant.key, live=True)
     public = blobs.public_url(loc.key)
     if body is None and public is not None:
-        return RedirectResponse(public, 302, headers={"Cache-Control": SHORT_CACHE, **extra})
+        # Short-lived: the copy may move (migration) and a presigned URL expires.
+        return RedirectResponse(public, 302, headers={**extra, "Cache-Control": SHORT_CACHE})
     etag = f'"{loc.sha256}"'
     headers: dict[str, Any] = {**blob_headers(etag, loc.content_type), **extra}
     headers.setdefault("Cache-Control", IMMUTABLE)
