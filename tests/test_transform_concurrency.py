@@ -10,9 +10,7 @@ import io
 import json
 import os
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -26,7 +24,8 @@ from picstore import ImageStore
 from picstore.settings import load_settings
 from picstore.web.app import create_app
 from tests.helpers import make_jpeg
-from tests.http_support import free_port, make_store, running
+from tests.http_support import make_store, running
+from tests.test_two_nodes import _start, _wait_ready
 
 KEY = "c" * 40
 CONCURRENCY = 50
@@ -75,25 +74,9 @@ def test_fifty_concurrent_first_requests_render_once(tmp_path: Path) -> None:
 
 
 def _serve(env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "picstore", "serve", "--port", str(port)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"picstore serve did not start: {proc.stdout.read() if proc.stdout else ''}")
+    proc, base = _start(env, cwd)
+    _wait_ready(proc, base)
+    return proc, base
 
 
 @pytest.fixture
