@@ -168,9 +168,10 @@ class Transformer:
     def render(self, image: Image, plan: Plan) -> Rendition:
         """Render ``plan`` from the image's master, storing nothing (what ``try_render`` stores)."""
         loc, blobs = self.store.locate(image.key)
-        made = render_transform(
-            _source_of(image, blobs.get(loc.key)), plan.spec, plan.encoding, name=plan.name
-        )
+        source = _source_of(image, blobs.get(loc.key))
+        # Renders share the uploads' bound on CPU work (and its fairness between tenants).
+        with self.store.ingest_gate.admit(image.tenant, work_pixels(plan.spec, source, plan.format)):
+            made = render_transform(source, plan.spec, plan.encoding, name=plan.name)
         self.renders += 1
         return made
 

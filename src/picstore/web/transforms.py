@@ -6,7 +6,7 @@ Every refusal of the URL itself is 403 (a non-canonical spelling is never render
 
 One render per rendition: concurrent requests in this process share one task (a client that goes away
 does not cancel it), and across processes the claim in the catalog lets one node render while the others
-poll the catalog for its result. Renders run in worker threads under the same bound as uploads (libvips
+poll the catalog for its result. Renders run in worker threads and pass the uploads' admission gate (libvips
 threads; nothing forks). The answer is the blob's: the bytes with the headers of ``/b/`` when picstore
 serves the store itself, a redirect to the bucket or CDN copy otherwise.
 """
@@ -154,7 +154,7 @@ def router(store: ImageStore, registry: CollectorRegistry) -> APIRouter:
                     target, 302, headers={"Cache-Control": "private, no-cache", "Vary": "Accept"}
                 )
         plan = await run_in_threadpool(t.plan, image, checked, fmt)
-        limiter = request.app.state.ingest_limiter
+        limiter = request.app.state.ingest_threads
         if not store.settings.transform_store_results:
             made = await anyio.to_thread.run_sync(t.render, image, plan, limiter=limiter)
             renders.labels(plan.format).inc()
