@@ -159,6 +159,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per configuration")
     parser.add_argument("--rss-requests", type=int, default=2000, help="requests of the RSS run (0: skip)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 4])
+    parser.add_argument("--servers", nargs="+", default=["picstore", "thumbor"], help="which servers to run")
     args = parser.parse_args()
 
     from picstore import ImageStore
@@ -201,7 +202,7 @@ def main() -> None:
         name: pbase + "/" + url.split("://", 1)[1].split("/", 1)[1] for name, url in paths.items()
     }
 
-    thumbor_py = thumbor_python()
+    thumbor_py = thumbor_python() if "thumbor" in args.servers else None
     conf = work / "thumbor.conf"
     conf.write_text(
         f"LOADER = 'thumbor.loaders.file_loader'\nFILE_LOADER_ROOT_PATH = '{photos}'\n"

@@ -18,6 +18,7 @@ from picstore.store import ImageStore
 from picstore.uploads import DirectUploads
 from picstore.web import api, serve, tenants, transforms, uploads
 from picstore.web.limits import BodyGuard, BodyLimits
+from picstore.web.memory import cap_malloc_arenas
 from picstore.web.metrics import Metrics, Observe
 from picstore.web.problems import install, problem
 from picstore.web.schemas import problem_responses
@@ -110,4 +111,5 @@ def run(store: ImageStore, host: str, port: int) -> None:
     """Serve ``store`` with uvicorn until interrupted."""
     import uvicorn
 
+    cap_malloc_arenas()  # before the worker threads start: keeps RSS flat (see web/memory.py)
     uvicorn.run(create_app(store), host=host, port=port, log_level="info", **uvicorn_options(store.settings))
