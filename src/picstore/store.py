@@ -16,9 +16,9 @@ import hashlib
 import os
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Unpack
 
 from picstore.admission import IngestGate
 from picstore.blobs.base import BlobStore
@@ -32,7 +32,7 @@ from picstore.ingest.budget import estimate
 from picstore.keys import clean_filename, hash_api_key, master_key, new_id, variant_key
 from picstore.models import BlobLocation, Image, ImageUrls, Page, Tenant, Variant, content_type_for
 from picstore.settings import Settings, load_settings
-from picstore.transformer import Transformer
+from picstore.transformer import Transformer, TransformOptions
 
 Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 TenantRef = str | Tenant
@@ -313,42 +313,14 @@ class ImageStore:
             for image in images
         }
 
-    def transform_url(
-        self,
-        image_id: str,
-        *,
-        width: int | None = None,
-        height: int | None = None,
-        fit: str = "inside",
-        gravity: str = "centre",
-        focus: tuple[int, int] | None = None,
-        format: str = "auto",
-        quality: int | None = None,
-        dpr: float = 1,
-        expires: int | datetime | timedelta | None = None,
-        preset: str | None = None,
-    ) -> str:
-        """A signed URL that renders any size of an image on first request (docs/transforms.md).
+    def transform_url(self, image_id: str, **options: Unpack[TransformOptions]) -> str:
+        """A signed URL that renders any size of an image on its first request (docs/transforms.md).
 
-        ``fit`` is ``inside`` (default), ``cover``, ``contain`` or ``fill``; ``gravity`` (cover only) a
-        compass point or ``smart``, or ``focus=(x, y)`` in percent; ``format`` ``auto`` (from the browser's
-        Accept), ``jpeg``, ``webp``, ``avif`` or ``png``; ``expires`` a Unix time, datetime or timedelta.
-        ``preset`` names one of ``transform_presets`` instead. Makes no query: the image is looked up when
-        the URL is first requested.
+        ``transform_url(id, width=400, height=300, fit="cover", gravity="smart", format="auto")``; the
+        options are :class:`~picstore.transformer.TransformOptions`. Makes no query: the image is looked
+        up when the URL is first requested.
         """
-        spec = self.transforms.spec(
-            width=width,
-            height=height,
-            fit=fit,
-            gravity=gravity,
-            focus=focus,
-            format=format,
-            quality=quality,
-            dpr=dpr,
-            expires=expires,
-            preset=preset,
-        )
-        return self.transforms.url(image_id, spec)
+        return self.transforms.url(image_id, self.transforms.spec(**options))
 
     def describe(self, image: Image, urls: ImageUrls | None = None) -> dict[str, Any]:
         """The JSON form of an image, with URLs: what ``put --json`` and the API print.

@@ -21,7 +21,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from picstore.catalog.renders import TRANSFORM_PREFIX, RenderCatalog
 from picstore.delivery.signing import Signer
@@ -44,6 +44,29 @@ log = logging.getLogger("picstore.transform")
 AVIF_PIXELS_PER_SECOND = 1_000_000
 #: A job that failed this often is dropped (its error is logged).
 MAX_JOB_ATTEMPTS = 5
+
+
+class TransformOptions(TypedDict, total=False):
+    """What ``ImageStore.transform_url`` takes (docs/transforms.md has the grammar these become)."""
+
+    #: Box in CSS pixels; a missing side follows the aspect.
+    width: int | None
+    height: int | None
+    #: ``inside`` (default), ``cover``, ``contain`` or ``fill``.
+    fit: str
+    #: Where ``cover`` crops: ``centre`` (default), a compass point (``north`` ...) or ``smart``.
+    gravity: str
+    #: A focal point for ``cover``, ``(x, y)`` in percent of the picture.
+    focus: tuple[int, int] | None
+    #: ``auto`` (default: from the browser's Accept), ``jpeg``, ``webp``, ``avif`` or ``png``.
+    format: str
+    quality: int | None
+    #: Device pixel ratio, 1 to 4.
+    dpr: float
+    #: When the URL stops working: a Unix time, an aware datetime or a timedelta from now.
+    expires: int | datetime | timedelta | None
+    #: A name from ``transform_presets`` instead of the fields above.
+    preset: str | None
 
 
 @dataclass(frozen=True)
@@ -78,41 +101,29 @@ class Transformer:
 
     # --- URLs --------------------------------------------------------------------------------------
 
-    def spec(
-        self,
-        *,
-        width: int | None = None,
-        height: int | None = None,
-        fit: str = "inside",
-        gravity: str = "centre",
-        focus: tuple[int, int] | None = None,
-        format: str = "auto",
-        quality: int | None = None,
-        dpr: float = 1,
-        expires: int | datetime | timedelta | None = None,
-        preset: str | None = None,
-    ) -> TransformSpec:
-        """A checked spec from keyword arguments (or a configured preset); InvalidTransform otherwise.
-
-        ``expires`` is a Unix time, an aware datetime or a timedelta from now.
-        """
+    def spec(self, **options: Unpack[TransformOptions]) -> TransformSpec:
+        """A checked spec from :class:`TransformOptions` (or a configured preset); InvalidTransform
+        otherwise."""
+        expires = options.get("expires")
         if isinstance(expires, timedelta):
             expires = int(time.time() + expires.total_seconds())
         elif isinstance(expires, datetime):
             expires = int(expires.timestamp())
+        preset = options.get("preset")
         if preset is not None:
             if preset not in self.presets:
                 raise InvalidTransform(f"no transform preset {preset!r}; presets: {sorted(self.presets)}")
             return replace(self.presets[preset], expires=expires)
+        focus = options.get("focus")
         return TransformSpec(
-            width=width,
-            height=height,
-            fit=fit,
-            gravity="fp" if focus is not None else gravity,
+            width=options.get("width"),
+            height=options.get("height"),
+            fit=options.get("fit", "inside"),
+            gravity="fp" if focus is not None else options.get("gravity", "centre"),
             focus=focus,
-            format=format,
-            quality=quality,
-            dpr=round(dpr * 100),
+            format=options.get("format", "auto"),
+            quality=options.get("quality"),
+            dpr=round(options.get("dpr", 1) * 100),
             expires=expires,
         )
 

@@ -185,6 +185,8 @@ def _cache_headers(spec: TransformSpec, temporary: bool) -> dict[str, str]:
     if spec.format == "auto":
         headers["Vary"] = "Accept"
     if temporary:
+        # A stand-in (WebP or JPEG while the AVIF is made): chosen from Accept, replaced soon.
+        headers["Vary"] = "Accept"
         headers["Cache-Control"] = SHORT_CACHE
     elif spec.expires is not None:
         remaining = max(0, spec.expires - int(time.time()))
