@@ -260,6 +260,8 @@ def main() -> None:
     print(head + f" {'thumbor req/s':>13} {'p95 ms':>7} | ratio")
     for photo in PHOTOS:
         for conc in args.concurrency:
+            if ("picstore", photo, conc) not in results:
+                continue  # --rounds 0: the RSS run only
             p = results[("picstore", photo, conc)]
             p_rps, p_p95 = statistics.median(r for r, _ in p), statistics.median(q for _, q in p)
             line = f"{photo:>10} {conc:>4} | {p_rps:>14.1f} {p_p95:>7.0f} |"
