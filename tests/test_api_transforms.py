@@ -174,6 +174,26 @@ def test_preset_only_mode_refuses_free_specs(tmp_path: Path) -> None:
         assert _pixels(ok.content) == ("WEBP", (400, 200))
 
 
+def test_preset_only_mode_follows_the_cdn_safe_redirect(tmp_path: Path) -> None:
+    presets = {"card": "w=300"}
+    for api in _api(
+        tmp_path, transform_presets=presets, transform_preset_only=True, transform_auto="redirect"
+    ):
+        image_id = api.upload("acme", make_jpeg(600, 400)).json()["id"]
+        auto = api.client.get(
+            _path(api.store.transform_url(image_id, preset="card")),
+            headers={"Accept": "image/webp"},
+            follow_redirects=False,
+        )
+        assert auto.status_code == 302
+        final = api.client.get(_path(auto.headers["location"]))
+        assert final.status_code == 200
+        assert _pixels(final.content) == ("WEBP", (300, 200))
+        _refused(
+            api, _path(api.store.transform_url(image_id, width=300, format="webp", quality=50)), "preset_only"
+        )
+
+
 def test_limits_refuse_before_rendering(tmp_path: Path) -> None:
     for api in _api(tmp_path, transform_max_pixels=10_000):
         image_id = api.upload("acme", make_jpeg(600, 400)).json()["id"]

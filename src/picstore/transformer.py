@@ -139,9 +139,16 @@ class Transformer:
         spec = parse_transform(spec_text)
         if spec.expires is not None and spec.expires <= time.time():
             raise ExpiredUrl("this transform URL has expired; ask the page for a fresh one")
-        if self.settings.transform_preset_only and replace(spec, expires=None) not in self.presets.values():
+        if self.settings.transform_preset_only and not self._is_preset(spec):
             raise PresetOnly("this server renders only its configured transform presets")
         return spec
+
+    def _is_preset(self, spec: TransformSpec) -> bool:
+        """A configured preset, whatever its expiry; an ``f=auto`` preset in any concrete format too (what
+        the CDN-safe redirect of ``f=auto`` asks for)."""
+        plain = replace(spec, expires=None)
+        presets = self.presets.values()
+        return plain in presets or replace(plain, format="auto") in presets
 
     def plan(self, image: Image, spec: TransformSpec, fmt: str) -> Plan:
         """What rendering ``spec`` of ``image`` in ``fmt`` means; TransformTooLarge beyond the limits."""
