@@ -153,7 +153,7 @@ def router(store: ImageStore, registry: CollectorRegistry) -> APIRouter:
                 return RedirectResponse(
                     target, 302, headers={"Cache-Control": "private, no-cache", "Vary": "Accept"}
                 )
-        plan = await run_in_threadpool(t.plan, image, checked, fmt)
+        plan = t.plan(image, checked, fmt)  # arithmetic only: no thread hand-off
         limiter = request.app.state.ingest_threads
         if not store.settings.transform_store_results:
             made = await anyio.to_thread.run_sync(t.render, image, plan, limiter=limiter)
@@ -168,7 +168,7 @@ def router(store: ImageStore, registry: CollectorRegistry) -> APIRouter:
             await run_in_threadpool(t.defer, image, plan)
             jobs.poke()
             meanwhile = "webp" if "image/webp" in accepted_types(accept) else t.fallback(image)
-            plan = await run_in_threadpool(t.plan, image, checked, meanwhile)
+            plan = t.plan(image, checked, meanwhile)
             found = await run_in_threadpool(t.find, image, plan)
             temporary = True
         variant, body = (found, None) if found is not None else await group.get(image, plan, limiter)
