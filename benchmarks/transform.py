@@ -20,6 +20,7 @@ import io
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -118,6 +119,28 @@ def thumbor_python() -> Path | None:
     return python
 
 
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %f\\n", summary.requests, summary.duration,
+                         latency:percentile(95) / 1000))
+end
+"""
+
+
+def load_wrk(url: str, concurrency: int, seconds: float, script: Path) -> tuple[float, float]:
+    """wrk (one thread, ``concurrency`` connections) for ``seconds`` on ``url``: (req/s, p95 ms)."""
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"{url} answered errors under wrk:\n{out}")
+    requests, duration_us, p95_ms = out.split("RESULT", 1)[1].split()[:3]
+    return int(requests) / (int(duration_us) / 1e6), float(p95_ms)
+
+
 def load(urls: list[str], concurrency: int, total: int) -> tuple[float, float]:
     """GET ``total`` requests (cycling through ``urls``) with ``concurrency`` clients: (req/s, p95 ms)."""
     latencies: list[float] = []
@@ -159,6 +182,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per configuration")
     parser.add_argument("--rss-requests", type=int, default=2000, help="requests of the RSS run (0: skip)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 4])
+    parser.add_argument(
+        "--wrk-seconds",
+        type=float,
+        default=8,
+        help="seconds per cell with wrk (when installed; 0: never wrk)",
+    )
     parser.add_argument("--servers", nargs="+", default=["picstore", "thumbor"], help="which servers to run")
     args = parser.parse_args()
 
@@ -229,10 +258,15 @@ def main() -> None:
             work / "t.log",
         )
     urls = {"picstore": picstore_urls, "thumbor": thumbor_urls}
+    use_wrk = args.wrk_seconds > 0 and shutil.which("wrk") is not None
+    wrk_script = work / "p95.lua"
+    wrk_script.write_text(WRK_SCRIPT)
     results: dict[tuple[str, str, int], list[tuple[float, float]]] = {}
     rss: dict[str, list[float]] = {}
     print(
-        f"cores: {os.cpu_count()}, one process each, {args.requests} requests x {args.rounds} rounds per cell"
+        f"cores: {os.cpu_count()}, one process each, load: "
+        + (f"wrk, {args.wrk_seconds:g} s" if use_wrk else f"Python client, {args.requests} requests")
+        + f" x {args.rounds} rounds per cell"
     )
     for rnd in range(args.rounds):
         order = list(servers) if rnd % 2 == 0 else list(reversed(servers))
@@ -242,9 +276,11 @@ def main() -> None:
                     check_size(urls[name][photo], expected[photo])
                     load([urls[name][photo]], 2, 10)  # warm-up
                     for conc in args.concurrency:
-                        results.setdefault((name, photo, conc), []).append(
-                            load([urls[name][photo]], conc, args.requests)
-                        )
+                        if use_wrk:
+                            cell = load_wrk(urls[name][photo], conc, args.wrk_seconds, wrk_script)
+                        else:
+                            cell = load([urls[name][photo]], conc, args.requests)
+                        results.setdefault((name, photo, conc), []).append(cell)
     if args.rss_requests:
         for name in servers:
             with servers[name]() as proc:  # type: ignore[attr-defined]
