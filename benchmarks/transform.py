@@ -2,15 +2,16 @@
 
 Both servers: one process, on this machine, sources read from local disk, results not stored (thumbor's
 result storage off, picstore's ``transform_store_results=false``), same request: fit inside 512x512, JPEG
-quality 80, from a 2000x1333 and a 4000x3000 photo-like JPEG. A load generator (threads of this process,
-keep-alive connections) runs at concurrency 2 and 4; rounds alternate thumbor and picstore after a warm-up;
-medians of requests/s and of p95 latency are printed with picstore/thumbor ratios. Then each server takes a
-long run of requests (``--rss-requests``) while its RSS is sampled: flat means no leak per request.
+quality 80, from a 2000x1333 and a 4000x3000 photo-like JPEG. A load generator (wrk when installed, else
+threads of this process; keep-alive connections) runs at concurrency 2 and 4; rounds alternate thumbor
+and picstore after a warm-up; medians of requests/s and of p95 latency are printed with picstore/thumbor
+ratios. Then each server takes a long run of requests (``--rss-requests``) while its RSS is sampled: flat
+means no leak per request.
 
 thumbor is installed from PyPI into its own venv (``benchmarks/.venv-thumbor``, made on first run); if
 that fails on this Python, thumbor is skipped with the reason and picstore's numbers are printed alone.
 
-    python benchmarks/transform.py [--requests 200] [--rounds 2] [--rss-requests 2000]
+    python benchmarks/transform.py [--wrk-seconds 6] [--requests 150] [--rounds 2] [--rss-requests 2000]
 """
 
 from __future__ import annotations
