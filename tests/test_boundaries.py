@@ -170,6 +170,8 @@ RULES = {
         "fastapi",
         "typer",
     ],
+    "picstore.transform": PURE_FORBIDDEN,
+    "picstore.transformer": ["picstore.web", "picstore.ops", "picstore.cli", "fastapi", "typer"],
     "picstore.store": ["picstore.web", "picstore.ops", "picstore.cli", "fastapi", "typer"],
     "picstore.direct_uploads": ["picstore.web", "picstore.ops", "picstore.cli", "fastapi", "typer"],
     "picstore.ops": ["picstore.web", "picstore.cli", "fastapi", "typer"],

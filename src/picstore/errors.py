@@ -195,3 +195,62 @@ class CatalogUnavailable(PicstoreError):
 
     code = "catalog_unavailable"
     http_status = 503
+
+
+# --- transforms (``/t/`` URLs) ---------------------------------------------------------------------
+
+
+class InvalidTransform(InvalidRequest):
+    """The transform spec is not valid."""
+
+    code = "invalid_transform"
+    http_status = 400
+
+
+class NonCanonicalTransform(InvalidTransform):
+    """The transform spec is not written in its one canonical spelling."""
+
+    code = "non_canonical_transform"
+    http_status = 400
+
+
+class InvalidSignature(Forbidden):
+    """The transform URL's signature does not match any signing key."""
+
+    code = "invalid_signature"
+    http_status = 403
+
+
+class ExpiredUrl(Forbidden):
+    """The transform URL has expired."""
+
+    code = "expired_url"
+    http_status = 403
+
+
+class TransformsDisabled(Forbidden):
+    """Transforms are not enabled on this server (no signing key is configured)."""
+
+    code = "transforms_disabled"
+    http_status = 403
+
+
+class PresetOnly(Forbidden):
+    """This server renders only the configured transform presets."""
+
+    code = "preset_only"
+    http_status = 403
+
+
+class TransformTooLarge(ImageRejected):
+    """The transform asks for more pixels or work than the limits allow."""
+
+    code = "transform_too_large"
+    http_status = 422
+
+
+class RenderFailed(PicstoreError):
+    """The stored image could not be rendered; operators: check it with `picstore verify`."""
+
+    code = "render_failed"
+    http_status = 500

@@ -8,7 +8,7 @@ configuration at all, blobs go under ``./picstore-data/blobs`` and the catalog i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import (
@@ -105,6 +105,30 @@ class Settings(BaseSettings):
     idle_timeout: int = Field(default=5, gt=0)
     #: Open connections one ``picstore serve`` process accepts; beyond that a 503 ``server_busy``.
     max_connections: int = Field(default=1000, gt=0)
+
+    # Transforms: signed ``/t/`` URLs (docs/transforms.md)
+    #: HMAC-SHA256 keys for transform URLs, newest first: the first signs, every one verifies (rotation).
+    #: Empty: ``/t/`` answers 403 and ``transform_url`` refuses.
+    transform_keys: tuple[str, ...] = ()
+    #: Named transform specs (name -> canonical spec) for ``transform_url(preset=...)``.
+    transform_presets: dict[str, str] = Field(default_factory=dict)
+    #: Render only the specs in ``transform_presets``; any other signed spec answers 403.
+    transform_preset_only: bool = False
+    #: Most pixels in one output frame of a transform.
+    transform_max_pixels: int = Field(default=16_777_216, gt=0)
+    #: Most pixels one transform may decode and write over all its frames (the work of one request).
+    transform_max_work: int = Field(default=200_000_000, gt=0)
+    #: ``f=auto``: "vary" answers with the format Accept allows and ``Vary: Accept``; "redirect" (CDN-safe)
+    #: redirects to the URL that names that format, so every cached URL has one format.
+    transform_auto: Literal["vary", "redirect"] = "vary"
+    #: Seconds an AVIF encode may take inside a request (estimated from its pixels); a slower one is made by
+    #: a background job while WebP or JPEG is served. 0: every AVIF in the background.
+    transform_avif_budget: float = Field(default=1.0, ge=0)
+    #: Store each rendition once (False: render on every request and store nothing, for a CDN that keeps
+    #: the results itself; no claims, no background AVIF).
+    transform_store_results: bool = True
+    #: Seconds a render claim (and a background job's lease) lasts before another node may take it over.
+    transform_claim_ttl: float = Field(default=60.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Unpack
 
 from picstore.admission import IngestGate
 from picstore.blobs.base import BlobStore, matches
@@ -33,6 +33,7 @@ from picstore.ingest.budget import estimate
 from picstore.keys import clean_filename, hash_api_key, is_slug, master_key, new_id, variant_key
 from picstore.models import BlobLocation, Image, ImageUrls, Page, Tenant, Variant
 from picstore.settings import Settings, load_settings
+from picstore.transformer import Transformer, TransformOptions
 
 Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 TenantRef = str | Tenant
@@ -76,6 +77,8 @@ class ImageStore:
         self.ingest_gate = IngestGate(
             self.settings.ingest_slots, per_tenant=self.settings.ingest_slots_per_tenant
         )
+        #: Signed transform URLs (``/t/``): signing, checks, renders (see :mod:`picstore.transformer`).
+        self.transforms = Transformer(self)
         #: Called with the keys of blobs a delete left unused (the HTTP service drops them from its cache).
         self.orphan_listeners: builtins.list[Callable[[builtins.list[str]], None]] = []
 
@@ -319,6 +322,15 @@ class ImageStore:
             )
             for image in images
         }
+
+    def transform_url(self, image_id: str, **options: Unpack[TransformOptions]) -> str:
+        """A signed URL that renders any size of an image on its first request (docs/transforms.md).
+
+        ``transform_url(id, width=400, height=300, fit="cover", gravity="smart", format="auto")``; the
+        options are :class:`~picstore.transformer.TransformOptions`. Makes no query: the image is looked
+        up when the URL is first requested.
+        """
+        return self.transforms.url(image_id, self.transforms.spec(**options))
 
     def describe(self, image: Image, urls: ImageUrls | None = None) -> dict[str, Any]:
         """The JSON form of an image, with URLs: what ``put --json`` and the API print.

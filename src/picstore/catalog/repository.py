@@ -171,7 +171,8 @@ class Catalog(BlobCatalog):
         if ids:
             vrows = conn.execute(
                 select(variants)
-                .where(variants.c.image_id.in_(ids))
+                # Presets only: transform renditions (named "t:...") are looked up one by one.
+                .where(variants.c.image_id.in_(ids), ~variants.c.name.startswith("t:"))
                 .order_by(variants.c.image_id, variants.c.name, variants.c.format)
             ).all()
             for v in vrows:

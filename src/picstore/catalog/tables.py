@@ -114,3 +114,31 @@ uploads = Table(
     Column("expires_us", BigInteger, nullable=False),
     Index(None, "expires_us"),
 )
+
+# Transforms (``/t/`` URLs; their renditions are ``variants`` rows named ``t:<geometry>,<encoder params>``).
+# A claim says "this node is rendering this blob key now": one render per key across every node. A claim
+# whose node died expires at ``expires_us`` and may then be taken over.
+render_claims = Table(
+    "render_claims",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+)
+
+# Background renders (slow AVIF): any node leases the oldest due job, renders it and deletes the row. A
+# lease that runs out (its node died) makes the job due again, so jobs survive restarts.
+render_jobs = Table(
+    "render_jobs",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("image_id", String(32), ForeignKey("images.id", ondelete="CASCADE"), nullable=False),
+    # The canonical transform spec with its concrete format (no expiry): what to render.
+    Column("spec", String(200), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("due_us", BigInteger, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Index(None, "due_us"),
+)

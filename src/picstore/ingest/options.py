@@ -99,7 +99,7 @@ class IngestOptions:
     def __post_init__(self) -> None:
         # Fail when the store is configured, not on the first upload.
         for name, text in self.variants.items():
-            if not name or name == "original":
+            if not name or name == "original" or ":" in name:
                 raise ConfigError(f"invalid variant name {name!r}")
             parse_spec(text)
         for fmt in self.variant_formats:

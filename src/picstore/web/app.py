@@ -14,8 +14,9 @@ from starlette.types import Receive, Scope, Send
 import picstore
 from picstore.errors import PicstoreError
 from picstore.store import ImageStore
-from picstore.web import api, deps, serve, tenants, upload_routes
+from picstore.web import api, deps, serve, tenants, transforms, upload_routes
 from picstore.web.limits import BodyGuard, BodyLimits
+from picstore.web.memory import cap_malloc_arenas
 from picstore.web.metrics import Observe
 from picstore.web.problems import install, problem
 from picstore.web.schemas import problem_responses
@@ -87,6 +88,7 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     app.include_router(upload_routes.router)
     app.include_router(tenants.router)
     app.include_router(serve.router)
+    app.include_router(transforms.router(store, metrics.registry))
     guard = limits or BodyLimits(
         max_file_bytes=settings.max_bytes,
         idle_timeout=settings.body_timeout,
@@ -103,4 +105,5 @@ def run(store: ImageStore, host: str, port: int) -> None:
     """Serve ``store`` with uvicorn until interrupted."""
     import uvicorn
 
+    cap_malloc_arenas()  # before the worker threads start: keeps RSS flat (see web/memory.py)
     uvicorn.run(create_app(store), host=host, port=port, log_level="info", **uvicorn_options(store.settings))
