@@ -18,7 +18,7 @@ import picstore
 from picstore.errors import PicstoreError
 from picstore.store import ImageStore
 from picstore.uploads import DirectUploads
-from picstore.web import api, serve, tenants, uploads
+from picstore.web import api, serve, tenants, ui, uploads
 from picstore.web.limits import BodyGuard, BodyLimits
 from picstore.web.metrics import Metrics, Observe
 from picstore.web.problems import install, problem
@@ -57,7 +57,8 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
         title="picstore",
         version=picstore.__version__,
         description=_DESCRIPTION,
-        docs_url="/docs",
+        # /docs is the web UI's: Swagger UI served by picstore itself, so it works offline.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -92,6 +93,7 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     app.include_router(uploads.router)
     app.include_router(tenants.router)
     app.include_router(serve.router(store))
+    ui.install(app, store)
     guard = limits or BodyLimits(
         max_file_bytes=settings.max_bytes,
         idle_timeout=settings.body_timeout,

@@ -1,0 +1,89 @@
+"""The public listing page ``/p/{tenant}`` and a picture's own page ``/p/{tenant}/{id}``.
+
+Works with JavaScript off (each picture links to its own page; the script only turns that into a
+keyboard-usable lightbox). Cacheable: a strong ETag of the body (``If-None-Match`` answers 304) and a
+short ``max-age``, so a change shows within a minute. A page costs a fixed number of catalog queries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from picstore.errors import InvalidRequest, NotFound, PicstoreError
+from picstore.listings import ListingPage
+from picstore.web.schemas import ID_PATTERN, SLUG_PATTERN
+from picstore.web.ui.dashboard import listings_of
+from picstore.web.ui.markup import largest_url, picture_of
+from picstore.web.ui.pages import error_page, page_response, template
+
+router = APIRouter(prefix="/p", include_in_schema=False)
+Slug = Annotated[str, Path(pattern=SLUG_PATTERN)]
+#: Pictures on one listing page, and how many load at once (above the fold) before the lazy ones.
+PER_PAGE = 500
+EAGER = 4
+#: Browsers and caches may reuse a listing this long; the ETag revalidates it cheaply afterwards.
+CACHE = "public, max-age=60"
+#: The grid's column widths, for the browser to pick a srcset candidate before layout.
+SIZES = "(max-width: 560px) 100vw, (max-width: 900px) 50vw, 33vw"
+
+
+def render_listing(found: ListingPage) -> str:
+    """The listing page's HTML (a pure function of the page, so its ETag is stable)."""
+    items = [
+        {
+            "picture": p,
+            "markup": picture_of(
+                p.image,
+                urls,
+                sizes=SIZES,
+                loading="eager" if found.page == 1 and n < EAGER else "lazy",
+            ),
+            "large": largest_url(p.image, urls),
+        }
+        for n, (p, urls) in enumerate(found.pictures)
+    ]
+    html: str = template("listing.html").render(found=found, items=items)
+    return html
+
+
+def _cached(request: Request, html: str) -> Response:
+    etag = '"' + hashlib.sha256(html.encode()).hexdigest()[:32] + '"'
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": CACHE})
+    response = page_response(html, cache=CACHE)
+    response.headers["ETag"] = etag
+    return response
+
+
+@router.get("/{slug}")
+async def listing(slug: Slug, request: Request, page: Annotated[int, Query(ge=1)] = 1) -> Response:
+    """A tenant's public listing page."""
+    try:
+        found = await run_in_threadpool(listings_of(request).page, slug, page, PER_PAGE)
+    except (NotFound, InvalidRequest) as exc:
+        return error_page(request, exc, back="/")
+    return _cached(request, await run_in_threadpool(render_listing, found))
+
+
+@router.get("/{slug}/{image_id}")
+async def picture_page(
+    slug: Slug, image_id: Annotated[str, Path(pattern=ID_PATTERN)], request: Request
+) -> Response:
+    """One picture of a listing, large: where a picture's link leads with JavaScript off."""
+    store = listings_of(request).store
+    try:
+        image = await run_in_threadpool(store.get, image_id, slug)
+        tenant = await run_in_threadpool(store.tenant, slug)
+    except PicstoreError as exc:
+        return error_page(request, exc, back=f"/p/{slug}")
+    urls = (await run_in_threadpool(store.urls, [image]))[image.id]
+    markup = picture_of(
+        image, urls, ("large", "card"), sizes="(max-width: 1600px) 100vw, 1600px", loading="eager"
+    )
+    html = template("picture.html").render(tenant=tenant, image=image, markup=markup)
+    return _cached(request, html)
