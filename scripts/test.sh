@@ -10,6 +10,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 if [ "$(id -u)" = 0 ]; then
   # A real S3 server for the tests (installed once; the test fixture starts it).
   [ -x scripts/rgw.sh ] && scripts/rgw.sh install
+  # Debian's Chromium for the browser tests (quiet; its apt log goes to a file).
+  scripts/browser.sh install
   # This machine kind runs PostgreSQL; start it if it stopped.
   if command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 2>/dev/null; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true

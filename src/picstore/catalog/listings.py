@@ -114,7 +114,7 @@ class ListingCatalog(CatalogBase):
             derived = derived.where(images.c.tenant_id == tenant_id)
         with self._tx() as conn:
             counted = conn.execute(masters.group_by(images.c.tenant_id)).all()
-            extra = dict(conn.execute(derived.group_by(images.c.tenant_id)).tuples().all())
+            extra = {r[0]: r[1] for r in conn.execute(derived.group_by(images.c.tenant_id))}
         return {t: Usage(int(n), int(b) + int(extra.get(t, 0))) for t, n, b in counted}
 
     def set_text(self, tenant_id: str, image_id: str, *, alt: str, caption: str) -> None:
