@@ -196,3 +196,23 @@ def test_the_admin_console(api: Api) -> None:
     down = api.client.post(f"/admin/pictures/{image.id}/delete", data={"csrf": csrf}, follow_redirects=False)
     assert down.status_code == 303
     assert api.client.get(f"/v1/images/{image.id}", headers=api.auth("globex")).status_code == 404
+
+
+def test_a_reused_listing_page_follows_every_change(api: Api) -> None:
+    first = api.store.put(make_jpeg(), "acme", "a.jpg")
+    second = api.store.put(make_jpeg(color=(1, 2, 3)), "acme", "b.jpg")
+    assert api.client.get("/p/acme").text.count("<picture>") == 2
+    csrf = sign_in(api)
+    headers = {"X-CSRF-Token": csrf, "Accept": "application/json"}
+    api.client.post(
+        f"/dashboard/pictures/{first.id}/text", data={"alt": "New alt", "caption": "Cap"}, headers=headers
+    )
+    assert 'alt="New alt"' in api.client.get("/p/acme").text
+    api.client.post(f"/dashboard/pictures/{first.id}/move", data={"before": second.id}, headers=headers)
+    page = api.client.get("/p/acme").text
+    assert page.index(first.id) < page.index(second.id)
+    api.client.post("/dashboard/listing", data={"name": "Renamed", "description": ""}, headers=headers)
+    assert "<h1>Renamed</h1>" in api.client.get("/p/acme").text
+    assert api.client.delete(f"/v1/images/{first.id}", headers=api.auth("acme")).status_code == 204
+    page = api.client.get("/p/acme").text
+    assert first.id not in page and page.count("<picture>") == 1

@@ -75,6 +75,11 @@ class Listings:
             total=total,
         )
 
+    def fingerprint(self, tenant: Tenant) -> tuple[int, int, int, str]:
+        """A value that changes whenever the tenant's listing changes through picstore (uploads, deletes,
+        order, text, name): what a cache of the rendered page is keyed on (one cheap query)."""
+        return self.catalog.fingerprint(tenant.id)
+
     def usage(self, tenant: TenantRef) -> Usage:
         """How many pictures and bytes (masters and variants) the tenant stores."""
         owner = self.store.tenant(tenant)

@@ -63,13 +63,31 @@ class ListingCatalog(CatalogBase):
             row: dict[str, object] = {"description": None, "custom_order": False, **values}
             conn.execute(insert(listings).values(tenant_id=tenant_id, **row))
 
+    def fingerprint(self, tenant_id: str) -> tuple[int, int, int, str]:
+        """What changes whenever the tenant's listing does through picstore: how many pictures, the
+        newest's time, the last change of the listing (order, text, name), the display name."""
+        counted = select(func.count(images.c.id), func.coalesce(func.max(images.c.created_us), 0)).where(
+            images.c.tenant_id == tenant_id
+        )
+        changed = (
+            select(func.coalesce(listings.c.updated_us, 0), tenants.c.name)
+            .select_from(tenants)
+            .outerjoin(listings, listings.c.tenant_id == tenants.c.id)
+            .where(tenants.c.id == tenant_id)
+        )
+        with self._tx() as conn:
+            count, newest = conn.execute(counted).one()
+            row = conn.execute(changed).first()
+        updated, name = (row[0], row[1]) if row is not None else (0, "")
+        return int(count), int(newest), int(updated), str(name)
+
     def set_listing(self, tenant_id: str, *, name: str | None = None, description: str | None = None) -> None:
         """Change the display name (the tenant's name) and/or the description."""
         with self._tx() as conn:
             if name is not None:
                 conn.execute(update(tenants).where(tenants.c.id == tenant_id).values(name=name))
-            if description is not None:
-                self._save_listing(conn, tenant_id, description=description)
+            changes = {} if description is None else {"description": description}
+            self._save_listing(conn, tenant_id, **changes)
 
     def set_custom_order(self, tenant_id: str, custom: bool) -> None:
         """Show the pictures in the chosen order (True) or newest first (False)."""
@@ -128,6 +146,7 @@ class ListingCatalog(CatalogBase):
             if done.rowcount != 1:
                 raise NotFound(f"no picture {image_id!r}")
             self._upsert_pictures(conn, tenant_id, {image_id: {"caption": caption or None}})
+            self._save_listing(conn, tenant_id)  # marks the listing changed (see fingerprint)
 
     @staticmethod
     def _upsert_pictures(conn: Connection, tenant_id: str, values: dict[str, dict[str, object]]) -> None:

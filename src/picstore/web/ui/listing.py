@@ -3,11 +3,19 @@
 Works with JavaScript off (each picture links to its own page; the script only turns that into a
 keyboard-usable lightbox). Cacheable: a strong ETag of the body (``If-None-Match`` answers 304) and a
 short ``max-age``, so a change shows within a minute. A page costs a fixed number of catalog queries.
+
+Rendered pages are kept in memory (:class:`RenderedPages`) under the listing's fingerprint: any upload,
+delete, take-down or change made in the dashboard changes it, so those show at once; what picstore
+cannot see in the fingerprint (a migration moving blobs to new URLs) shows within ``RENDERED_TTL``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -15,7 +23,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from picstore.errors import InvalidRequest, NotFound, PicstoreError
-from picstore.listings import ListingPage
+from picstore.listings import ListingPage, Listings
 from picstore.web.schemas import ID_PATTERN, SLUG_PATTERN
 from picstore.web.ui.dashboard import listings_of
 from picstore.web.ui.markup import largest_url, picture_of
@@ -51,8 +59,62 @@ def render_listing(found: ListingPage) -> str:
     return html
 
 
-def _cached(request: Request, html: str) -> Response:
-    etag = '"' + hashlib.sha256(html.encode()).hexdigest()[:32] + '"'
+#: Longest a rendered page is reused when its fingerprint has not changed, and how many are kept.
+RENDERED_TTL = 30.0
+RENDERED_MAX = 256
+
+
+@dataclass(frozen=True)
+class Rendered:
+    fingerprint: object
+    html: str
+    etag: str
+    until: float
+
+
+def _etag(html: str) -> str:
+    return '"' + hashlib.sha256(html.encode()).hexdigest()[:32] + '"'
+
+
+class RenderedPages:
+    """Rendered listing pages by (tenant, page), each valid while its fingerprint is (at most
+    ``RENDERED_TTL`` seconds); the least recently used go first beyond ``RENDERED_MAX``."""
+
+    def __init__(self) -> None:
+        self._pages: OrderedDict[tuple[str, int], Rendered] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int], fingerprint: object) -> Rendered | None:
+        with self._lock:
+            found = self._pages.get(key)
+            if found is None or found.fingerprint != fingerprint or found.until < time.monotonic():
+                return None
+            self._pages.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, int], fingerprint: object, html: str) -> Rendered:
+        rendered = Rendered(fingerprint, html, _etag(html), time.monotonic() + RENDERED_TTL)
+        with self._lock:
+            self._pages[key] = rendered
+            self._pages.move_to_end(key)
+            while len(self._pages) > RENDERED_MAX:
+                self._pages.popitem(last=False)
+        return rendered
+
+
+def rendered_listing(listings: Listings, pages: RenderedPages, slug: str, page: int) -> Rendered:
+    """The listing page's HTML and ETag: from memory while the fingerprint holds, else rendered now."""
+    tenant = listings.store.tenant(slug)
+    fingerprint = (listings.store.url_builder.base_url, listings.fingerprint(tenant))
+    found = pages.get((tenant.id, page), fingerprint)
+    if found is None:
+        html = render_listing(listings.page(tenant, page, PER_PAGE))
+        found = pages.put((tenant.id, page), fingerprint, html)
+    return found
+
+
+def _cached(request: Request, html: str, etag: str | None = None) -> Response:
+    etag = etag or _etag(html)
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": CACHE})
     response = page_response(html, cache=CACHE)
@@ -64,10 +126,12 @@ def _cached(request: Request, html: str) -> Response:
 async def listing(slug: Slug, request: Request, page: Annotated[int, Query(ge=1)] = 1) -> Response:
     """A tenant's public listing page."""
     try:
-        found = await run_in_threadpool(listings_of(request).page, slug, page, PER_PAGE)
+        found = await run_in_threadpool(
+            rendered_listing, listings_of(request), request.app.state.rendered_pages, slug, page
+        )
     except (NotFound, InvalidRequest) as exc:
         return error_page(request, exc, back="/")
-    return _cached(request, await run_in_threadpool(render_listing, found))
+    return _cached(request, found.html, found.etag)
 
 
 @router.get("/{slug}/{image_id}")
