@@ -100,7 +100,7 @@
       inline: true,
       target: target,
       width: '100%',
-      height: 320,
+      height: 300,
       proudlyDisplayPoweredByUppy: false,
       showProgressDetails: true,
       note: el.dataset.note || 'JPEG, PNG, GIF, WebP, AVIF, HEIC or TIFF'
