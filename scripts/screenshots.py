@@ -20,7 +20,11 @@ from tests.browser.conftest import ADMIN_KEY, CHROMIUM_ARGS, LiveServer, _chromi
 
 #: (corpus file, alt text, caption): real photographs from the corpus (licences in its manifest.csv).
 PHOTOS = [
-    ("orientation/recurser/Landscape_0.jpg", "A waterfall falling from a cliff", "The falls, a 20 minute walk"),
+    (
+        "orientation/recurser/Landscape_0.jpg",
+        "A waterfall falling from a cliff",
+        "The falls, a 20 minute walk",
+    ),
     ("jpeg/sugarshack_bad_mpo_header.jpg", "A red wooden cabin in the snow", "Cabin 1 in winter"),
     ("jpeg/junk_jpeg_header.jpg", "Tall grass beside a dark wooden wall", "The meadow behind cabin 2"),
     ("jpeg/exif_gps_typeerror.jpg", "A vintage plane landing on a grass field", "Airshow weekend in June"),
@@ -30,9 +34,13 @@ PHOTOS = [
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "img")
-    parser.add_argument("--corpus", type=Path, default=Path(os.environ.get("PICSTORE_CORPUS", "/work/shared/corpus")))
+    parser.add_argument(
+        "--corpus", type=Path, default=Path(os.environ.get("PICSTORE_CORPUS", "/work/shared/corpus"))
+    )
     args = parser.parse_args()
     chromium = _chromium()
     if chromium is None:
