@@ -1,4 +1,5 @@
-"""At most ``app.state.ingest_limiter`` ingests at once, for `POST /v1/images` and `complete` alike."""
+"""At most the store's gate's slots (plus its fast lane) run ingests at once, for `POST /v1/images` and
+`complete` alike."""
 
 from __future__ import annotations
 
@@ -9,24 +10,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from anyio import CapacityLimiter
 
+import picstore.store
+from picstore.admission import IngestGate
 from tests.helpers import make_jpeg
 from tests.http_support import api_for, make_store
 
-LIMIT = 2
+SLOTS, FAST = 2, 1
 
 
 def test_concurrent_uploads_and_completes_never_run_more_ingests_than_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with make_store(tmp_path) as store, api_for(store) as api:
-        api.app.state.ingest_limiter = CapacityLimiter(LIMIT)
+        store.ingest_gate = IngestGate(SLOTS, per_tenant=SLOTS, fast_slots=FAST)
         lock = threading.Lock()
         now = peak = 0
-        original = store.put
+        original = picstore.store.ingest
 
-        def slow_put(*args: Any, **kwargs: Any) -> Any:
+        def slow_ingest(*args: Any, **kwargs: Any) -> Any:
             nonlocal now, peak
             with lock:
                 now += 1
@@ -50,7 +52,7 @@ def test_concurrent_uploads_and_completes_never_run_more_ingests_than_the_limit(
             sent = api.client.post(ticket["url"], data=ticket["fields"], files={"file": ("a.jpg", data)})
             assert sent.status_code == 204, sent.text
             tickets.append(ticket)
-        monkeypatch.setattr(store, "put", slow_put)
+        monkeypatch.setattr(picstore.store, "ingest", slow_ingest)
 
         def upload(i: int) -> int:
             return api.upload("acme", make_jpeg(color=(i, 30, 60))).status_code
@@ -65,5 +67,6 @@ def test_concurrent_uploads_and_completes_never_run_more_ingests_than_the_limit(
             statuses = [f.result() for f in uploads + completes]
 
         assert statuses == [201] * 12
-        assert peak == LIMIT  # requests did overlap, and no more than LIMIT ingests ran at once
+        # Requests did overlap, and no more ingests ran at once than the slots and the fast lane.
+        assert peak == SLOTS + FAST
         assert store.catalog.count_images() == 12

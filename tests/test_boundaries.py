@@ -65,6 +65,7 @@ PURE_FORBIDDEN = [
 RULES = {
     "picstore.errors": ["picstore"],
     "picstore.models": ["picstore"],
+    "picstore.admission": ["picstore"],
     "picstore.settings": [
         "picstore.models",
         "picstore.store",

@@ -58,6 +58,20 @@ class TooManyPixels(ImageRejected):
     http_status = 422
 
 
+class TooMuchWork(ImageRejected):
+    """Processing the image would take more work than the per-upload budget allows."""
+
+    code = "too_much_work"
+    http_status = 422
+
+
+class IngestTimeout(ImageRejected):
+    """Processing the image took longer than the per-upload time budget and was stopped."""
+
+    code = "ingest_timeout"
+    http_status = 422
+
+
 class TooLarge(ImageRejected):
     """The upload is larger than the byte limit."""
 

@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     variant_formats: tuple[str, ...] = ("jpeg", "webp")
     #: Most frames an animation may declare.
     max_frames: int = Field(default=300, gt=0)
+    #: Work budget of one upload: pixels decoded plus pixels encoded, over all frames and outputs,
+    #: computed from the header (a 12 MP photo is ~30 MP of work; 150 frames of 1600x1600 ~1,200 MP).
+    max_work_pixels: int = Field(default=400_000_000, gt=0)
+    #: Wall-time budget of one upload's processing; a decode or encode still running then is killed.
+    max_ingest_seconds: float = Field(default=30.0, gt=0)
+    #: Uploads processed at once in this process (0: two per core), and at most how many of them one
+    #: tenant may hold (0: half). Small uploads also get one fast-lane slot per core (admission.py).
+    ingest_slots: int = Field(default=0, ge=0)
+    ingest_slots_per_tenant: int = Field(default=0, ge=0)
     #: AVIF variants, when "avif" is in variant_formats (slow: about 2 s a 1600 px image at effort 4).
     avif_quality: int = Field(default=55, ge=1, le=100)
     avif_effort: int = Field(default=4, ge=0, le=9)
@@ -76,8 +85,9 @@ class Settings(BaseSettings):
     s3_presign: bool = False
     s3_presign_ttl: int = Field(default=3600, gt=0, le=7 * 24 * 3600)
 
-    #: Admin key for tenant management over the API (unset: tenant management only by CLI).
-    admin_key: str | None = None
+    #: Admin key for tenant management over the API (unset: tenant management only by CLI). At least
+    #: 16 characters: it is a password that anyone who can reach the service may guess at.
+    admin_key: str | None = Field(default=None, min_length=16)
 
     # HTTP service (picstore serve)
     #: Seconds a request body may stall (no bytes arriving) before it is refused with 408.
@@ -91,6 +101,12 @@ class Settings(BaseSettings):
     upload_incoming: str | None = None
     #: Seconds a web UI sign-in lasts (a session cookie; sign-out ends it at once).
     session_ttl: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
+    #: Seconds a connection has to deliver complete request headers (slow-header clients are cut off).
+    header_timeout: float = Field(default=10.0, gt=0)
+    #: Seconds an idle kept-alive connection stays open.
+    idle_timeout: int = Field(default=5, gt=0)
+    #: Open connections one ``picstore serve`` process accepts; beyond that a 503 ``server_busy``.
+    max_connections: int = Field(default=1000, gt=0)
 
     @classmethod
     def settings_customise_sources(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from picstore.access import LINK_TTL, UPLOAD_TTL, Access, Ttl
+from picstore.admission import IngestGate
 from picstore.blobs.base import BlobStore
 from picstore.blobs.registry import open_store
 from picstore.catalog import Catalog, create_catalog_engine, upgrade
@@ -28,6 +29,7 @@ from picstore.catalog.repository import now_us
 from picstore.delivery.urls import UrlBuilder
 from picstore.errors import AlreadyExists, InvalidRequest, NotFound, TooLarge
 from picstore.ingest import IngestOptions, Rendition, ingest
+from picstore.ingest.budget import estimate
 from picstore.keys import clean_filename, hash_api_key, master_key, new_id, variant_key
 from picstore.models import BlobLocation, Image, ImageUrls, Page, Tenant, Variant, content_type_for
 from picstore.settings import Settings, load_settings
@@ -67,6 +69,10 @@ class ImageStore:
         self.catalog = Catalog(self.engine)
         self.url_builder = UrlBuilder(self.settings.base_url)
         self.ingest_options = IngestOptions.from_settings(self.settings)
+        #: Bounds uploads processed at once, fairly between tenants, with a fast lane for small ones.
+        self.ingest_gate = IngestGate(
+            self.settings.ingest_slots, per_tenant=self.settings.ingest_slots_per_tenant
+        )
         #: Called with the keys of blobs a delete left unused (the HTTP service drops them from its cache).
         self.orphan_listeners: builtins.list[Callable[[builtins.list[str]], None]] = []
 
@@ -145,7 +151,8 @@ class ImageStore:
         """
         owner = self.tenant(tenant)
         raw = self._read_capped(data)
-        result = ingest(raw, self.ingest_options)
+        with self.ingest_gate.admit(owner.slug, estimate(raw, self.ingest_options)):
+            result = ingest(raw, self.ingest_options)
         master = result.master
         renditions = [master, *result.variants]
         digests = [hashlib.sha256(r.data).hexdigest() for r in renditions]

@@ -270,9 +270,11 @@ class DirectUploads:
         record = self.catalog.upload(upload_id)
         if record.tenant_id != owner.id:
             raise NotFound(f"no upload {upload_id!r}")
-        if record.image_id is not None:
-            return self.store.get(record.image_id, owner)
         incoming = self._store_for(record.store)
+        if record.image_id is not None:
+            # A crash may have come between publishing and deleting the incoming object: finish that.
+            incoming.delete(record.key)
+            return self.store.get(record.image_id, owner)
         try:
             data = incoming.get(record.key)
         except NotFound:

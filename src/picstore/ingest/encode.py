@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pyvips
 
+from picstore.ingest.budget import Deadline
 from picstore.ingest.headers import read_header
 from picstore.ingest.options import IngestOptions
 from picstore.ingest.result import Rendition
@@ -90,11 +91,19 @@ def rendition(
     variant: str | None = None,
     spec: str | None = None,
     frame_height: int | None = None,
+    deadline: Deadline | None = None,
 ) -> Rendition:
-    """Encode ``image`` and describe the result (frame size and frame count for animations)."""
+    """Encode ``image`` and describe the result (frame size and frame count for animations).
+
+    With a ``deadline``, the encode (and the decode and resizes it pulls pixels through) is killed
+    once the deadline passes.
+    """
     height = frame_height or image.height
     frames = max(1, image.height // height)
-    data = encode(image, encoding)
+    # The watched copy lives in this frame for the whole encode: pyvips drops the progress callback
+    # together with the Python object, so it must not be a temporary.
+    watched = deadline.watch(image.copy()) if deadline is not None else image
+    data = encode(watched, encoding)
     if frames > 1:
         # libwebp's animation encoder merges identical consecutive frames: count what was written.
         frames = read_header(data, encoding.format).frames

@@ -39,6 +39,10 @@ class IngestOptions:
     variant_formats: tuple[str, ...] = ("jpeg", "webp")
     #: Frames an animation may declare (security.md: a 500-frame GIF is refused from its header).
     max_frames: int = 300
+    #: Pixels decoded plus encoded per upload, all frames and outputs (``ingest.budget``).
+    max_work_pixels: int = 400_000_000
+    #: Wall time one ingest may take before its libvips work is killed (``ingest.budget``).
+    max_ingest_seconds: float = 30.0
     #: AVIF variants (only when "avif" is in ``variant_formats``; ~2 s per 1600 px image at effort 4).
     avif_quality: int = 55
     avif_effort: int = 4
@@ -66,11 +70,20 @@ class IngestOptions:
         for fmt in self.variant_formats:
             if fmt not in VARIANT_FORMATS:
                 raise ConfigError(f"unknown variant format {fmt!r}: use {', '.join(VARIANT_FORMATS)}")
-        for key in ("max_bytes", "max_pixels", "max_total_pixels", "max_side", "max_frames"):
+        for key in (
+            "max_bytes",
+            "max_pixels",
+            "max_total_pixels",
+            "max_side",
+            "max_frames",
+            "max_work_pixels",
+        ):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1")
         for key in ("jpeg_quality", "webp_quality", "avif_quality"):
             if not 1 <= getattr(self, key) <= 100:
                 raise ConfigError(f"{key} must be 1 to 100")
+        if self.max_ingest_seconds <= 0:
+            raise ConfigError("max_ingest_seconds must be above 0")
         if not (0 <= self.webp_effort <= 6 and 0 <= self.avif_effort <= 9):
             raise ConfigError("webp_effort must be 0 to 6 and avif_effort 0 to 9")

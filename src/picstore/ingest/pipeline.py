@@ -26,7 +26,8 @@ from dataclasses import dataclass, field, replace
 
 import pyvips
 
-from picstore.ingest import decode, limits
+from picstore.errors import ImageRejected
+from picstore.ingest import budget, decode, limits
 from picstore.ingest.encode import encoding_for, rendition
 from picstore.ingest.headers import Header, read_header
 from picstore.ingest.libvips import decoder_errors, ensure_ready
@@ -46,6 +47,7 @@ class _Upload:
 
     data: bytes
     options: IngestOptions
+    deadline: budget.Deadline
     format: str = ""
     header: Header = field(default_factory=lambda: Header("", 0, 0))
     upright: tuple[int, int] = (0, 0)  # upright size of the source (one frame)
@@ -81,6 +83,7 @@ def _check_limits(up: _Upload) -> None:
     limits.check_pixels(up.header, up.options)
     if up.header.deferred is not None:
         raise up.header.deferred
+    budget.check_work(up.header, up.options, _presets(up.options))
 
 
 def _decode(up: _Upload) -> None:
@@ -117,7 +120,7 @@ def _encode_master(up: _Upload) -> None:
     with decoder_errors(up.name):
         fmt, lossless = _master_format(up, image)
         encoding = encoding_for(fmt, up.options, lossless=lossless)
-        up.master = rendition(image, encoding, frame_height=up.size[1])
+        up.master = rendition(image, encoding, frame_height=up.size[1], deadline=up.deadline)
 
 
 def _render_variants(up: _Upload) -> None:
@@ -138,7 +141,14 @@ def _render_variants(up: _Upload) -> None:
                     filter(None, (replace(made.spec, quality=None).canonical, encoding.params))
                 )
                 out.append(
-                    rendition(pixels, encoding, variant=made.name, spec=key_spec, frame_height=made.height)
+                    rendition(
+                        pixels,
+                        encoding,
+                        variant=made.name,
+                        spec=key_spec,
+                        frame_height=made.height,
+                        deadline=up.deadline,
+                    )
                 )
     # Rendered largest first (the cascade); returned in a stable order, by preset name then format.
     up.variants = tuple(sorted(out, key=lambda r: (r.variant or "", r.format)))
@@ -152,7 +162,7 @@ def _verify(up: _Upload) -> None:
         )
         for image in images:
             if image is not None:
-                image.avg()
+                up.deadline.watch(image.copy()).avg()
 
 
 PROBE_STEPS: Sequence[Step] = (
@@ -196,9 +206,16 @@ def ingest(data: bytes, options: IngestOptions) -> IngestResult:
 
 def _run(steps: Sequence[Step], data: bytes, options: IngestOptions) -> _Upload:
     ensure_ready()
-    up = _Upload(bytes(data), options)
-    for _name, step in steps:
-        step(up)
+    up = _Upload(bytes(data), options, budget.Deadline(options.max_ingest_seconds))
+    try:
+        for _name, step in steps:
+            up.deadline.check()
+            step(up)
+    except ImageRejected as refused:
+        # A computation killed by the deadline surfaces as a libvips error: name the real reason.
+        if up.deadline.expired:
+            raise up.deadline.error() from refused
+        raise
     return up
 
 

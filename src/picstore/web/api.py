@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from picstore.errors import InvalidRequest, PicstoreError
-from picstore.models import Image
+from picstore.models import Image, Tenant
 from picstore.store import ImageStore
 from picstore.uploads import is_reserved_idempotency_key
 from picstore.web.auth import TenantDep
@@ -86,14 +86,19 @@ def clean_text(value: str | None, what: str, limit: int = _MAX_ALT) -> str | Non
     return value
 
 
-async def run_ingest(request: Request, fn: Callable[[], Image]) -> Image:
-    """Run an upload's ingest in a worker thread, at most ``app.state.ingest_limiter`` at once.
+async def run_ingest(request: Request, tenant: Tenant, fn: Callable[[], Image]) -> Image:
+    """Run an upload's ingest in a worker thread.
 
-    Ingest is CPU-bound and takes tens of MB per large image: more at once than there are cores only
-    costs memory. Requests beyond the limit wait here, their bodies already spooled.
+    The store's ``IngestGate`` decides when the work runs (bounded, fair between tenants, a fast lane
+    for small uploads). Threads are bounded here: ``ingest_threads`` in all, and each tenant at most
+    as many as the gate has slots, so one tenant's flood cannot take the threads the others need to
+    reach the gate. Requests beyond that wait here, their bodies already spooled.
     """
-    limiter: CapacityLimiter = request.app.state.ingest_limiter
-    return await to_thread.run_sync(fn, limiter=limiter)
+    gate = request.app.state.store.ingest_gate
+    per_tenant: dict[str, CapacityLimiter] = request.app.state.ingest_tenant_limiters
+    limiter = per_tenant.setdefault(tenant.slug, CapacityLimiter(gate.slots + gate.fast_slots))
+    async with limiter:
+        return await to_thread.run_sync(fn, limiter=request.app.state.ingest_threads)
 
 
 def image_response(store: ImageStore, image: Image, status_code: int = 200) -> JSONResponse:
@@ -128,7 +133,7 @@ async def create_image(
             put = partial(
                 store.put, form.stream, tenant, form.filename, alt=alt, idempotency_key=idempotency_key
             )
-            image = await run_ingest(request, put)
+            image = await run_ingest(request, tenant, put)
         accepted.append(image)
     return await run_in_threadpool(image_response, store, image, 201)
 

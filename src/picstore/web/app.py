@@ -7,8 +7,6 @@ error leaves as ``application/problem+json`` (:mod:`picstore.web.problems`).
 
 from __future__ import annotations
 
-import os
-
 from anyio import CapacityLimiter
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -23,6 +21,7 @@ from picstore.web.limits import BodyGuard, BodyLimits
 from picstore.web.metrics import Metrics, Observe
 from picstore.web.problems import install, problem
 from picstore.web.schemas import problem_responses
+from picstore.web.server import uvicorn_options
 
 __all__ = ["create_app", "problem", "run"]
 
@@ -65,8 +64,10 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     app.state.store = store
     app.state.metrics = metrics = Metrics()
     app.state.uploads = DirectUploads(store)
-    # Ingests at once (see api.run_ingest): two per core keeps the cores busy while one writes blobs.
-    app.state.ingest_limiter = CapacityLimiter(2 * (os.cpu_count() or 1))
+    # Threads for uploads (see api.run_ingest); how many ingests run at once is the store's gate's call.
+    gate = store.ingest_gate
+    app.state.ingest_threads = CapacityLimiter(4 * (gate.slots + gate.fast_slots))
+    app.state.ingest_tenant_limiters = {}
     install(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and readiness")
@@ -110,16 +111,4 @@ def run(store: ImageStore, host: str, port: int) -> None:
     """Serve ``store`` with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(
-        create_app(store),
-        host=host,
-        port=port,
-        log_level="info",
-        # A log line per request costs a quarter of a cached blob GET's time; the proxy in front logs
-        # requests and /metrics counts them. Errors are still logged.
-        access_log=False,
-        server_header=False,
-        # Behind a proxy on the same machine (nginx), trust its X-Forwarded-* only.
-        forwarded_allow_ips="127.0.0.1",
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.run(create_app(store), host=host, port=port, log_level="info", **uvicorn_options(store.settings))

@@ -14,11 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, BinaryIO, cast
 
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from picstore.errors import InvalidRequest, TooLarge
+
+#: Longest multipart boundary accepted: RFC 2046 allows 70 characters (browsers send about 40).
+MAX_BOUNDARY = 70
 
 #: Bytes of the file kept in memory before the spool moves to disk.
 SPOOL_BYTES = 1024 * 1024
@@ -159,28 +162,31 @@ async def read_form(request: Request, rules: FormRules) -> UploadForm:
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
         raise InvalidRequest("send multipart/form-data with the image in a part named 'file'")
+    if len(boundary) > MAX_BOUNDARY:
+        raise InvalidRequest(f"the multipart boundary is {len(boundary)} characters; RFC 2046 allows 1 to 70")
     collector = _Collector(rules)
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": collector.on_part_begin,
-            "on_part_data": collector.on_part_data,
-            "on_part_end": collector.on_part_end,
-            "on_header_field": collector.on_header_field,
-            "on_header_value": collector.on_header_value,
-            "on_header_end": collector.on_header_end,
-            "on_headers_finished": collector.on_headers_finished,
-            "on_end": collector.on_end,
-        },
-        max_header_count=8,
-        max_header_size=4096,
-    )
     try:
+        parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": collector.on_part_begin,
+                "on_part_data": collector.on_part_data,
+                "on_part_end": collector.on_part_end,
+                "on_header_field": collector.on_header_field,
+                "on_header_value": collector.on_header_value,
+                "on_header_end": collector.on_header_end,
+                "on_headers_finished": collector.on_headers_finished,
+                "on_end": collector.on_end,
+            },
+            max_header_count=8,
+            max_header_size=4096,
+        )
         async for chunk in request.stream():
             if chunk:
                 parser.write(chunk)
         parser.finalize()
-    except MultipartParseError as exc:
+    except FormParserError as exc:
+        # Every error python-multipart raises (framing, limits, its own checks) is the client's.
         collector.form.close()
         raise InvalidRequest(f"malformed multipart body: {exc}") from None
     except BaseException:

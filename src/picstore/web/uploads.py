@@ -142,6 +142,6 @@ async def complete_upload(
     metrics: Metrics = request.app.state.metrics
     complete = partial(_uploads(request).complete, upload_id, tenant, alt=body.alt if body else None)
     with counted_upload(metrics) as accepted:
-        image = await run_ingest(request, complete)
+        image = await run_ingest(request, tenant, complete)
         accepted.append(image)
     return await run_in_threadpool(image_response, store, image, 201)
