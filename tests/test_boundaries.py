@@ -121,6 +121,11 @@ RULES = {
     "picstore.store": ["picstore.web", "picstore.ops", "picstore.cli", "fastapi", "typer"],
     "picstore.ops": ["picstore.web", "picstore.cli", "fastapi", "typer"],
     "picstore.web": ["picstore.cli", "picstore.ops", "typer"],
+    # Browser access and listings are orchestrators over the store, like store.py itself.
+    "picstore.access": ["picstore.web", "picstore.ops", "picstore.cli", "fastapi", "typer"],
+    "picstore.listings": ["picstore.web", "picstore.ops", "picstore.cli", "fastapi", "typer"],
+    # The web UI reads and changes pictures only through ImageStore, Listings and Access.
+    "picstore.web.ui": ["picstore.catalog", "picstore.blobs", "picstore.ingest", "sqlalchemy"],
     "picstore.testing": ["picstore.web", "picstore.ops", "picstore.cli"],
 }
 
