@@ -17,12 +17,17 @@
   var scriptUrl = new URL(script.src, document.baseURI)
   var staticBase = new URL('.', scriptUrl).href
 
-  function loadUppy (done) {
-    if (window.PicstoreUppy) return done()
+  function stylesheet (href) {
     var css = document.createElement('link')
     css.rel = 'stylesheet'
-    css.href = staticBase + 'vendor/uppy/uppy.min.css'
+    css.href = href
     document.head.appendChild(css)
+  }
+
+  function loadUppy (done) {
+    stylesheet(staticBase + 'picstore-upload.css')
+    if (window.PicstoreUppy) return done()
+    stylesheet(staticBase + 'vendor/uppy/uppy.min.css')
     var js = document.createElement('script')
     js.src = staticBase + 'vendor/uppy/uppy.min.js'
     js.onload = done
