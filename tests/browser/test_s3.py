@@ -32,8 +32,9 @@ def s3_site(rgw: RGW, tmp_path: Path) -> Iterator[Site]:  # noqa: F811
     """picstore on a fresh RGW bucket set up by `picstore s3 setup`'s code (public prefix, CORS rule)."""
     bucket = f"picstore-ui-{uuid.uuid4().hex[:12]}"
     store = _store(rgw, bucket)
-    setup = setup_bucket(store, public=True)
-    assert setup.cors is not None and setup.cors["AllowedMethods"] == ["POST"]
+    setup_bucket(store, public=True)
+    rules = rgw.client().get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert [r["AllowedMethods"] for r in rules] == [["POST"]] and "ETag" in rules[0]["ExposeHeaders"]
     yield from start_site(tmp_path, store, s3_endpoint=rgw.endpoint)
     client = rgw.client()
     for listing in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
@@ -55,9 +56,25 @@ def test_uploads_go_to_the_bucket(page: Any, s3_site: Site, rgw: RGW, tmp_path: 
     assert len([u for u in posts if u.endswith("/complete")]) == 3
 
     page.goto(s3_site.url + "/dashboard")
-    assert sorted(grid_files(page)) == ["garden.jpg", "sea.jpg"]
+    order = grid_files(page)
+    assert sorted(order) == ["garden.jpg", "sea.jpg"]
+    page.get_by_role("button", name=f"Move {order[0]} later").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert grid_files(page) == order[::-1]
+    page.get_by_label("Alt text").first.fill("First on the listing")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save text").first.click()
+
     page.goto(f"{s3_site.url}/p/{s3_site.slug}")
-    first = page.locator(".gallery img").first
-    assert (first.get_attribute("src") or "").startswith(rgw.endpoint + "/")  # served by the bucket
-    first.evaluate("img => img.decode()")
-    assert first.evaluate("img => img.naturalWidth") > 0
+    images = page.locator(".gallery img")
+    assert images.first.get_attribute("alt") == "First on the listing"
+    assert (images.first.get_attribute("src") or "").startswith(rgw.endpoint + "/")  # served by the bucket
+    images.first.evaluate("img => img.decode()")
+    assert images.first.evaluate("img => img.naturalWidth") > 0
+
+    page.goto(s3_site.url + "/dashboard")
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.get_by_role("button", name=f"Delete {order[0]}").click()
+    assert grid_files(page) == [order[1]]
