@@ -8,6 +8,7 @@ from other hosts: the Uppy bundle and Swagger UI are vendored with their licence
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,6 +25,16 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 __all__ = ["install"]
 
 
+class Static(StaticFiles):
+    """The UI's scripts, styles and vendored bundles. Pages ask for them with ``?v=<picstore version>``,
+    so an hour of caching never outlives an upgrade; the ETag revalidates them after that."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+
 async def _sign_in(request: Request, exc: Exception) -> Response:
     admin_needed = isinstance(exc, SignInRequired) and exc.admin
     return RedirectResponse("/admin/login" if admin_needed else "/login", status_code=303)
@@ -36,5 +47,5 @@ def install(app: FastAPI, store: ImageStore) -> None:
     app.add_exception_handler(SignInRequired, _sign_in)
     for module in (account, dashboard, listing, admin, docs):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", Static(directory=STATIC), name="static")
     app.add_middleware(UploadCors)
