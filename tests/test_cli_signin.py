@@ -5,25 +5,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from picstore import ImageStore
 from picstore.settings import load_settings
+from tests.helpers import run_picstore
 
 
 def _picstore(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PICSTORE_")}
     env |= {"PICSTORE_PUBLIC_URL": "https://pics.example.com", "COLUMNS": "40"}
-    return subprocess.run(
-        [sys.executable, "-m", "picstore", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result: subprocess.CompletedProcess[str] = run_picstore(tmp_path, env, *args)
+    return result
 
 
 def test_tenant_link_prints_a_url_that_works_once(tmp_path: Path) -> None:
