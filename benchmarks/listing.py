@@ -37,7 +37,7 @@ from picstore import ImageStore  # noqa: E402
 from picstore.listings import Listings  # noqa: E402
 from picstore.settings import load_settings  # noqa: E402
 from picstore.web.app import create_app  # noqa: E402
-from picstore.web.ui.listing import PER_PAGE, RenderedPages, render_listing, rendered_listing  # noqa: E402
+from picstore.web.ui.listing import PER_PAGE, RenderedPages, render_listing, rendered_listing, shown  # noqa: E402
 
 
 def _ms(samples: list[float]) -> str:
@@ -89,7 +89,7 @@ def main() -> None:
         print(f"stored {args.pictures} pictures in {time.perf_counter() - started:.1f} s")
 
         listings = Listings(store)
-        found = listings.page("acme", 1, PER_PAGE)
+        found = listings.page("acme", 1, PER_PAGE, variants=shown(settings))
         html = render_listing(found)
         print(f"listing page: {len(html) / 1024:.0f} KiB of HTML, {len(found.pictures)} pictures")
 
@@ -123,9 +123,13 @@ def main() -> None:
                     for samples, call in calls if n % 2 else reversed(calls):
                         samples.append(_time(call))
             for _ in range(max(20, args.requests // 4)):
-                query_times.append(_time(lambda: listings.page("acme", 1, PER_PAGE)))
+                query_times.append(
+                    _time(lambda: listings.page("acme", 1, PER_PAGE, variants=shown(settings)))
+                )
                 render_times.append(_time(lambda: render_listing(found)))
-                cold_cpu.append(_cpu(lambda: render_listing(listings.page("acme", 1, PER_PAGE))))
+                cold_cpu.append(
+                    _cpu(lambda: render_listing(listings.page("acme", 1, PER_PAGE, variants=shown(settings))))
+                )
             pages = RenderedPages()
             rendered_listing(listings, pages, "acme", 1)
             for _ in range(max(20, args.requests // 4)):

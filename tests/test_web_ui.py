@@ -216,3 +216,14 @@ def test_a_reused_listing_page_follows_every_change(api: Api) -> None:
     assert api.client.delete(f"/v1/images/{first.id}", headers=api.auth("acme")).status_code == 204
     page = api.client.get("/p/acme").text
     assert first.id not in page and page.count("<picture>") == 1
+
+
+def test_the_listing_follows_the_configured_presets(tmp_path: Path) -> None:
+    presets = {"small": "width:320", "square": "cover:100x100", "big": "fit:1000x1000"}
+    with make_store(tmp_path, variants=presets) as store, api_for(store) as api:
+        store.put(make_jpeg(1200, 900), "acme", "a.jpg", alt="A")
+        (img,) = _listing_images(api.client.get("/p/acme").text)
+        srcset = re.search(r'srcset="([^"]+)"', img)[1]  # type: ignore[index]
+        widths = sorted(int(c.split()[1].rstrip("w")) for c in srcset.split(", "))
+        assert widths == [320, 1000, 1200]  # the original too; the square crop never joins the srcset
+        assert 'width="320" height="240"' in img  # no card preset: the widest of its shape up to 800 px

@@ -8,7 +8,8 @@ a fixed number of catalog queries (pictures, their variants, one URL lookup, a c
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 
 from picstore.catalog.listings import Listing, ListingCatalog, Picture, Usage
 from picstore.errors import InvalidRequest, NotFound
@@ -52,8 +53,14 @@ class Listings:
         self.store = store
         self.catalog = ListingCatalog(store.engine)
 
-    def page(self, tenant: TenantRef, page: int = 1, per_page: int = 24) -> ListingPage:
-        """Page ``page`` (from 1) of the tenant's pictures, ``per_page`` at a time."""
+    def page(
+        self, tenant: TenantRef, page: int = 1, per_page: int = 24, *, variants: Collection[str] | None = None
+    ) -> ListingPage:
+        """Page ``page`` (from 1) of the tenant's pictures, ``per_page`` at a time.
+
+        ``variants`` keeps only those variants on the page's images (None: all), so a page that shows
+        fewer sizes looks up fewer URLs.
+        """
         owner = self.store.tenant(tenant)
         if not 1 <= per_page <= 1000:
             raise InvalidRequest("per_page must be between 1 and 1000")
@@ -65,6 +72,14 @@ class Listings:
         found = self.catalog.pictures(
             owner.id, custom_order=listing.custom_order, limit=per_page, offset=(page - 1) * per_page
         )
+        if variants is not None:
+            keep = set(variants)
+            found = [
+                replace(
+                    p, image=replace(p.image, variants=tuple(v for v in p.image.variants if v.name in keep))
+                )
+                for p in found
+            ]
         urls = self.store.urls(p.image for p in found)
         return ListingPage(
             tenant=owner,

@@ -9,9 +9,23 @@ from picstore.delivery.html import picture
 from picstore.models import Image, ImageUrls
 
 
+#: Without any preferred preset, a page shows the widest rendition of the picture's shape up to this.
+FALLBACK_WIDTH = 800
+
+
 def variant_for(image: Image, preferred: tuple[str, ...]) -> str:
-    """The first of ``preferred`` that the image has, else its original."""
-    return next((name for name in preferred if image.variant(name) is not None), "original")
+    """The first of ``preferred`` that the image has; else (other presets configured) the widest
+    variant of the picture's own shape up to ``FALLBACK_WIDTH`` pixels; else its original."""
+    found = next((name for name in preferred if image.variant(name) is not None), None)
+    if found is not None:
+        return found
+    aspect = image.width / image.height
+    fitting = [
+        v
+        for v in image.variants
+        if v.width <= FALLBACK_WIDTH and abs(v.width / v.height - aspect) / aspect <= 0.02
+    ]
+    return max(fitting, key=lambda v: v.width).name if fitting else "original"
 
 
 def picture_of(
