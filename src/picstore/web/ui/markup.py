@@ -8,7 +8,6 @@ from markupsafe import Markup
 from picstore.delivery.html import picture
 from picstore.models import Image, ImageUrls
 
-
 #: Without any preferred preset, a page shows the widest rendition of the picture's shape up to this.
 FALLBACK_WIDTH = 800
 
