@@ -12,6 +12,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 if [ "$(id -u)" = 0 ]; then
   # A real S3 server for the tests (installed once with apt; the test fixture starts it).
   [ -x scripts/rgw.sh ] && step "Ceph RADOS Gateway for the S3 tests (apt)" ceph scripts/rgw.sh install
+  [ -x scripts/browser.sh ] && step "Debian Chromium for the browser tests (apt)" chromium scripts/browser.sh install
   # This machine kind runs PostgreSQL; start it if it stopped.
   if command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 2>/dev/null; then
     step "start PostgreSQL" postgres pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
+from typing import Any
 
 
 def make_jpeg(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
@@ -12,3 +14,19 @@ def make_jpeg(width: int = 64, height: int = 48, color: tuple[int, int, int] = (
     buf = io.BytesIO()
     PILImage.new("RGB", (width, height), color).save(buf, "JPEG", quality=90)
     return buf.getvalue()
+
+
+def run_picstore(cwd: Path, env: dict[str, str], *args: str, timeout: float = 120) -> Any:
+    """Run ``python -m picstore ARGS`` in ``cwd`` with ``env``, output captured as text (piped, no tty)."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "picstore", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -53,7 +53,8 @@ def test_the_whole_flow(api: Api) -> None:
     ticket = _ticket(api, len(data))
     assert set(ticket) == {"upload_id", "url", "fields", "expires_at"}
     assert ticket["url"].endswith(f"/v1/uploads/{ticket['upload_id']}/file")
-    assert set(ticket["fields"]) == {"Content-Type", "token"}
+    assert set(ticket["fields"]) == {"key", "Content-Type", "token"}
+    assert ticket["fields"]["key"] == ticket["upload_id"]
     sent = _send(api, ticket, data)
     assert sent.status_code == 204 and sent.headers["access-control-allow-origin"] == "*"
     # Received, but not public: outside the blob directory, unknown to the catalog and to /b/.
@@ -99,7 +100,13 @@ def test_the_upload_url_checks_what_a_post_policy_would(api: Api) -> None:
     assert too_big.status_code == 413 and too_big.json()["code"] == "too_large"
     empty = _send(api, ticket, b"")
     assert empty.status_code == 413
-    extra = api.client.post(ticket["url"], data={**ticket["fields"], "key": "img/x"}, files={"file": data})
+    other_key = api.client.post(
+        ticket["url"], data={**ticket["fields"], "key": "img/x"}, files={"file": data}
+    )
+    assert other_key.status_code == 403 and "key" in other_key.json()["detail"]
+    extra = api.client.post(
+        ticket["url"], data={**ticket["fields"], "acl": "public-read"}, files={"file": data}
+    )
     assert extra.status_code == 400
     assert _incoming(api) == []
     assert _send(api, ticket, data).status_code == 204

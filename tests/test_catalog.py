@@ -18,7 +18,7 @@ def test_upgrade_creates_schema_and_is_idempotent(database_url: str) -> None:
     assert current_revision(engine) is None
     upgrade(engine)
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0005"
+    assert current_revision(engine) == head_revision() == "0006"
     insp = inspect(engine)
     assert set(insp.get_table_names()) >= {"tenants", "images", "variants", "blobs", "alembic_version"}
     listing = {ix["name"]: ix["column_names"] for ix in insp.get_indexes("images")}

@@ -170,7 +170,8 @@ class DirectUploads:
             url, fields = post.url, post.fields
         else:
             url = self.store.url_builder.base_url + RECEIVE_PATH.format(upload_id=upload_id)
-            fields = {"Content-Type": content_type, "token": token or ""}
+            # The shape of an S3 POST policy's fields, so one browser upload works with either store.
+            fields = {"key": record.key, "Content-Type": content_type, "token": token or ""}
         self.catalog.add_upload(record)
         return UploadTicket(upload_id=upload_id, url=url, fields=fields, expires_at=record.expires_at)
 

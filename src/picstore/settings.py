@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     #: Where direct uploads wait for ``complete``: a blob store URL that nothing serves publicly.
     #: Default: ``<dir>-incoming`` beside a file store; ``s3://<bucket>/incoming/<prefix>`` for S3.
     upload_incoming: str | None = None
+    #: Seconds a web UI sign-in lasts (a session cookie; sign-out ends it at once).
+    session_ttl: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
     #: Seconds a connection has to deliver complete request headers (slow-header clients are cut off).
     header_timeout: float = Field(default=10.0, gt=0)
     #: Seconds an idle kept-alive connection stays open.

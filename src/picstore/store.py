@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Unpack
 
+from picstore.access import LINK_TTL, UPLOAD_TTL, Access, Ttl
 from picstore.admission import IngestGate
 from picstore.blobs.base import BlobStore, matches
 from picstore.blobs.registry import open_blob_store
@@ -123,6 +124,21 @@ class ImageStore:
     def authenticate(self, api_key: str) -> Tenant | None:
         """The tenant this API key belongs to, or None."""
         return self.catalog.tenant_by_key_hash(hash_api_key(api_key)) if api_key else None
+
+    @functools.cached_property
+    def access(self) -> Access:
+        """Sign-in links, web UI sessions and upload tokens (:mod:`picstore.access`)."""
+        return Access(self)
+
+    def signin_link(self, tenant: TenantRef, ttl: Ttl = LINK_TTL) -> str:
+        """A URL that signs ``tenant``'s customer in to the web UI once, within ``ttl`` (seconds,
+        a timedelta or ``"15m"``). For a host application that has already authenticated its customer."""
+        return self.access.signin_link(tenant, ttl)
+
+    def upload_token(self, tenant: TenantRef, ttl: Ttl = UPLOAD_TTL) -> str:
+        """A short-lived token that lets a browser upload pictures for ``tenant`` and do nothing else:
+        what a host page hands to the embeddable upload widget instead of the API key."""
+        return self.access.upload_token(tenant, ttl)
 
     # --- images ------------------------------------------------------------------------------------
 

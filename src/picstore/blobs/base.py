@@ -147,6 +147,8 @@ class SetupResult:
     created: bool
     public_read: bool
     policy: dict[str, Any] | None
+    #: The CORS rule set on the bucket (browsers POST direct uploads to it).
+    cors: dict[str, Any] | None = None
 
 
 @runtime_checkable

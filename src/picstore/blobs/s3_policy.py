@@ -17,6 +17,19 @@ if TYPE_CHECKING:
     from picstore.blobs.s3 import S3Store
 
 
+def upload_cors_rule() -> dict[str, Any]:
+    """The bucket CORS rule a browser's direct upload needs: a POST from any origin with any header, its
+    ETag and Location readable. The presigned POST's policy, not the origin, decides what may be stored."""
+    return {
+        "ID": "PicstoreBrowserUploads",
+        "AllowedMethods": ["POST"],
+        "AllowedOrigins": ["*"],
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["ETag", "Location"],
+        "MaxAgeSeconds": 600,
+    }
+
+
 def public_read_policy(bucket: str, prefix: str) -> dict[str, Any]:
     """A bucket policy letting anyone GET the objects under ``prefix`` (the whole bucket if empty)."""
     resource = (
@@ -37,7 +50,8 @@ def public_read_policy(bucket: str, prefix: str) -> dict[str, Any]:
 
 
 def setup_bucket(store: S3Store, *, public: bool | None = None) -> SetupResult:
-    """Create the store's bucket if missing and, for a public store, apply :func:`public_read_policy`.
+    """Create the store's bucket if missing, set :func:`upload_cors_rule` (replacing any CORS rules) and,
+    for a public store, apply :func:`public_read_policy`.
 
     ``public`` defaults to "not presigned": a store that hands out presigned URLs keeps its bucket private.
     An existing bucket policy is replaced. Idempotent.
@@ -58,6 +72,8 @@ def setup_bucket(store: S3Store, *, public: bool | None = None) -> SetupResult:
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": options.region}
             client.create_bucket(**kwargs)
             created = True
+        cors = upload_cors_rule()
+        client.put_bucket_cors(Bucket=options.bucket, CORSConfiguration={"CORSRules": [cors]})
         policy = None
         if public:
             policy = public_read_policy(options.bucket, options.prefix)
@@ -66,4 +82,4 @@ def setup_bucket(store: S3Store, *, public: bool | None = None) -> SetupResult:
         raise translate_botocore(exc, "set up the bucket", options.where) from exc
     finally:
         client.close()
-    return SetupResult(bucket=options.bucket, created=created, public_read=public, policy=policy)
+    return SetupResult(bucket=options.bucket, created=created, public_read=public, policy=policy, cors=cors)

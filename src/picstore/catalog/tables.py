@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -141,4 +142,44 @@ render_jobs = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text, nullable=True),
     Index(None, "due_us"),
+)
+
+# --- the web UI (migration 0006) --------------------------------------------------------------------------
+
+# A tenant's public listing page: its description and whether the customer chose an order (else newest
+# first). The display name is the tenant's own `name`.
+listings = Table(
+    "listings",
+    metadata,
+    Column("tenant_id", String(32), ForeignKey("tenants.id"), primary_key=True),
+    Column("description", Text, nullable=True),
+    Column("custom_order", Boolean, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+# What a picture shows on the listing beyond the image row: its place in the chosen order and a caption.
+# A picture without a row (just uploaded) sorts first, newest first, before the ordered ones.
+listing_pictures = Table(
+    "listing_pictures",
+    metadata,
+    Column("image_id", String(32), ForeignKey("images.id", ondelete="CASCADE"), primary_key=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id"), nullable=False),
+    Column("position", BigInteger, nullable=True),
+    Column("caption", Text, nullable=True),
+    Index(None, "tenant_id", "position"),
+)
+
+# Secrets the web UI hands out, by kind: one-time sign-in links, browser sessions, short-lived upload
+# tokens. Only a SHA-256 of each is kept. `tenant_id` is None for the admin's sessions.
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("tenant_id", String(32), ForeignKey("tenants.id"), nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    # Set when a one-time link is redeemed: the update that sets it is the one that succeeds.
+    Column("used_us", BigInteger, nullable=True),
+    Index(None, "expires_us"),
 )

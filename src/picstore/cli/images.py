@@ -50,6 +50,22 @@ def tenant_list(as_json: JsonOpt = False) -> None:
     )
 
 
+@tenant_app.command("link")
+def tenant_link(
+    slug: Annotated[str, typer.Argument(help="The tenant to sign in.")],
+    ttl: Annotated[str, typer.Option(help="How long the link works: 90s, 15m, 2h, 7d.")] = "15m",
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a one-time sign-in link to the tenant's dashboard (the URL alone), for a customer your
+    application has already authenticated. It works once, within --ttl."""
+    with open_store(as_json) as store:
+        link = store.signin_link(slug, ttl=ttl)
+    if as_json:
+        print_json({"tenant": slug, "url": link})
+    else:
+        print(link)
+
+
 @app.command()
 def put(
     file: Annotated[

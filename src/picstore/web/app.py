@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 import picstore
 from picstore.errors import PicstoreError
 from picstore.store import ImageStore
-from picstore.web import api, deps, serve, tenants, transforms, upload_routes
+from picstore.web import api, deps, serve, tenants, transforms, ui, upload_routes
 from picstore.web.limits import BodyGuard, BodyLimits
 from picstore.web.memory import cap_malloc_arenas
 from picstore.web.metrics import Observe
@@ -57,7 +57,8 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
         title="picstore",
         version=picstore.__version__,
         description=_DESCRIPTION,
-        docs_url="/docs",
+        # /docs is the web UI's: Swagger UI served by picstore itself, so it works offline.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -89,6 +90,7 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     app.include_router(tenants.router)
     app.include_router(serve.router)
     app.include_router(transforms.router(store, metrics.registry))
+    ui.install(app, store)
     guard = limits or BodyLimits(
         max_file_bytes=settings.max_bytes,
         idle_timeout=settings.body_timeout,

@@ -14,12 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from picstore.errors import PicstoreError
-from picstore.web.auth import TenantDep
+from picstore.errors import Forbidden, PicstoreError
 from picstore.web.deps import PublisherDep, UploadsDep
 from picstore.web.forms import FormRules, read_form
 from picstore.web.problems import problem
 from picstore.web.schemas import ID_PATTERN, CompleteIn, ImageOut, UploadIn, UploadOut, problem_responses
+from picstore.web.ui.uploader import UploaderDep
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 
@@ -34,6 +34,7 @@ _RECEIVE_FORM: dict[str, Any] = {
                     "type": "object",
                     "required": ["token", "Content-Type", "file"],
                     "properties": {
+                        "key": {"type": "string"},
                         "token": {"type": "string"},
                         "Content-Type": {"type": "string"},
                         "file": {"type": "string", "format": "binary"},
@@ -52,7 +53,7 @@ _RECEIVE_FORM: dict[str, Any] = {
     responses=problem_responses(400, 401, 413, 415, 503),
     summary="Prepare a direct upload",
 )
-def create_upload(body: UploadIn, tenant: TenantDep, uploads: UploadsDep) -> UploadOut:
+def create_upload(body: UploadIn, tenant: UploaderDep, uploads: UploadsDep) -> UploadOut:
     """Where to send a file of ``bytes`` bytes: POST ``fields``, then the file as ``file``, to ``url``.
 
     With S3 the url is the bucket, and its POST policy allows exactly this key, 1 to ``bytes`` bytes, the
@@ -83,9 +84,14 @@ async def receive_file(upload_id: UploadId, request: Request, uploads: UploadsDe
             # As S3 does with a policy: the fields come before the file, and a form they do not
             # authorise is refused before a byte of its file is read.
             uploads.check_form(record, token=fields.get("token", ""), content_type=fields.get("Content-Type"))
+            # `key` is optional, as S3 form fields go; sent (as Uppy's S3 uploader does), it must be this one.
+            if fields.get("key", record.key) != record.key:
+                raise Forbidden(f"the form's key must be {record.key!r}, as the upload's fields say")
 
         rules = FormRules(
-            max_file_bytes=record.max_bytes, fields=frozenset({"token", "Content-Type"}), before_file=check
+            max_file_bytes=record.max_bytes,
+            fields=frozenset({"key", "token", "Content-Type"}),
+            before_file=check,
         )
         with await read_form(request, rules) as form:
             data = form.stream.read()
@@ -116,7 +122,7 @@ async def complete_upload(
     upload_id: UploadId,
     request: Request,
     response: Response,
-    tenant: TenantDep,
+    tenant: UploaderDep,
     uploads: UploadsDep,
     publisher: PublisherDep,
     body: CompleteIn | None = None,
