@@ -76,3 +76,9 @@ def image_store(tmp_path: Path) -> Iterator[object]:
     )
     with ImageStore.from_settings(settings) as s:
         yield s
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    for the rest of the session, and tests that drive ASGI apps with asyncio.run cannot run after it."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))

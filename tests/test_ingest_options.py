@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from picstore.errors import ConfigError
-from picstore.ingest.options import DEFAULT_VARIANTS, IngestOptions
+from picstore.ingest.options import DEFAULT_VARIANTS, VARIANT_FORMATS, IngestOptions
 
 
 def _refused(**values: Any) -> str:
@@ -38,7 +38,7 @@ def test_efforts(name: str, low: int, high: int) -> None:
     for ok in (low, high):
         assert getattr(IngestOptions(**{name: ok}), name) == ok
     for bad in (low - 1, high + 1):
-        assert _refused(**{name: bad}) == "webp_effort must be 0 to 6 and avif_effort 0 to 9"
+        assert _refused(**{name: bad}) == f"{name} must be {low} to {high}"
 
 
 def test_the_ingest_time_limit_is_above_zero() -> None:
@@ -58,7 +58,7 @@ def test_variant_names_and_specs_are_checked() -> None:
 def test_variant_formats_are_checked() -> None:
     assert IngestOptions(variant_formats=("jpeg", "webp", "avif", "png", "gif")).variant_formats
     assert _refused(variant_formats=("jpeg", "bmp")) == (
-        "unknown variant format 'bmp': use jpeg, webp, avif, png, gif"
+        f"unknown variant format 'bmp': use {', '.join(VARIANT_FORMATS)}"
     )
 
 

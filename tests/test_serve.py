@@ -429,18 +429,18 @@ def _raw(base: str, request_line: str) -> tuple[int, bytes]:
         "/b/img/..%5c..%5cetc%5cpasswd",
     ],
 )
-def test_traversal_sent_raw_is_refused(store: ImageStore, target: str) -> None:
-    with running(create_app(store)) as base:
+def test_traversal_sent_raw_is_refused(image_store: ImageStore, target: str) -> None:
+    with running(create_app(image_store)) as base:
         status, body = _raw(base, f"GET {target} HTTP/1.1")
     assert status == 400, body
     assert json.loads(body)["code"] == "invalid_key"
     assert b"root:" not in body
 
 
-def test_head_sent_raw_has_no_body(store: ImageStore) -> None:
-    store.create_tenant("acme")
-    image = store.put(make_jpeg(), "acme")
-    with running(create_app(store)) as base:
+def test_head_sent_raw_has_no_body(image_store: ImageStore) -> None:
+    image_store.create_tenant("acme")
+    image = image_store.put(make_jpeg(), "acme")
+    with running(create_app(image_store)) as base:
         for _ in range(2):  # a miss, then a hit
             status, body = _raw(base, f"HEAD /b/{image.key} HTTP/1.1")
             assert (status, body) == (200, b"")
