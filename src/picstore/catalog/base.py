@@ -18,7 +18,7 @@ from sqlalchemy import exc as sa_exc
 
 from picstore.catalog.engine import serial
 from picstore.errors import CatalogUnavailable, Conflict, InvalidRequest
-from picstore.models import BlobLocation, Tenant
+from picstore.models import BlobLocation, Tenant, Variant
 
 log = logging.getLogger("picstore.catalog")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -41,6 +41,20 @@ def from_us(us: int) -> datetime:
 def tenant_of(row: Any) -> Tenant:
     """A Tenant from a row of the tenants table."""
     return Tenant(id=row.id, slug=row.slug, name=row.name, created_at=from_us(row.created_us))
+
+
+def variant_row(image_id: str, variant: Variant) -> dict[str, Any]:
+    """The row of the variants table that records ``variant`` of the image ``image_id``."""
+    return {
+        "image_id": image_id,
+        "name": variant.name,
+        "format": variant.format,
+        "blob_key": variant.key,
+        "width": variant.width,
+        "height": variant.height,
+        "bytes": variant.bytes,
+        "sha256": variant.sha256,
+    }
 
 
 def location_of(row: Any) -> BlobLocation:

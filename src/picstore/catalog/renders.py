@@ -20,7 +20,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from picstore.catalog.base import now_us
+from picstore.catalog.base import now_us, variant_row
 from picstore.catalog.blobs import BlobCatalog
 from picstore.catalog.tables import blobs, render_claims, render_jobs, variants
 from picstore.models import BlobLocation, Variant
@@ -71,20 +71,7 @@ class RenderCatalog(BlobCatalog):
         with self._tx() as conn:
             self._upsert_blob(conn, location, now_us())
             insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            conn.execute(
-                insert(variants)
-                .values(
-                    image_id=image_id,
-                    name=variant.name,
-                    format=variant.format,
-                    blob_key=variant.key,
-                    width=variant.width,
-                    height=variant.height,
-                    bytes=variant.bytes,
-                    sha256=variant.sha256,
-                )
-                .on_conflict_do_nothing()
-            )
+            conn.execute(insert(variants).values(**variant_row(image_id, variant)).on_conflict_do_nothing())
 
     # --- claims ------------------------------------------------------------------------------------
 

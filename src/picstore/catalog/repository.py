@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
-from picstore.catalog.base import from_us, now_us, tenant_of, to_us
+from picstore.catalog.base import from_us, now_us, tenant_of, to_us, variant_row
 from picstore.catalog.blobs import BlobCatalog
 from picstore.catalog.tables import blobs, images, tenants, variants
 from picstore.errors import Conflict, InvalidRequest, NotFound
@@ -136,22 +136,7 @@ class Catalog(BlobCatalog):
                 )
             )
             if image.variants:
-                conn.execute(
-                    insert(variants),
-                    [
-                        {
-                            "image_id": image.id,
-                            "name": v.name,
-                            "format": v.format,
-                            "blob_key": v.key,
-                            "width": v.width,
-                            "height": v.height,
-                            "bytes": v.bytes,
-                            "sha256": v.sha256,
-                        }
-                        for v in image.variants
-                    ],
-                )
+                conn.execute(insert(variants), [variant_row(image.id, v) for v in image.variants])
         return image
 
     def _image(self, conn: Connection, image_id: str) -> Image:
