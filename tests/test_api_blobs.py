@@ -90,7 +90,7 @@ def test_entries_expire_so_deletes_on_other_nodes_stop_being_served(api: Api) ->
     image = _stored(api)
     path = _path(image["url"])
     assert api.client.get(path).status_code == 200
-    api.store.catalog.delete_image(image["id"])  # as another node sharing the catalog would
+    api.store.catalog.images.delete(image["id"])  # as another node sharing the catalog would
     entries = _cache(api)._entries
     assert api.client.get(path).status_code == 200  # within the TTL the cached bytes are still served
     entries[path[3:]] = dataclasses.replace(entries[path[3:]], expires=0.0)  # the TTL has passed

@@ -69,4 +69,4 @@ def test_concurrent_uploads_and_completes_never_run_more_ingests_than_the_limit(
         assert statuses == [201] * 12
         # Requests did overlap, and no more ingests ran at once than the slots and the fast lane.
         assert peak == SLOTS + FAST
-        assert store.catalog.count_images() == 12
+        assert store.catalog.images.count() == 12

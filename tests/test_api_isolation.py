@@ -66,7 +66,7 @@ def test_another_tenants_upload_is_404_to_complete_and_untouched(api: Api) -> No
     )
     assert posted.status_code == 204
     _not_found(api.client.post(f"/v1/uploads/{ticket['upload_id']}/complete", headers=api.auth("globex")))
-    assert api.store.catalog.count_images() == 0
+    assert api.store.catalog.images.count() == 0
     # The incoming file is still there and acme can publish it.
     done = api.client.post(f"/v1/uploads/{ticket['upload_id']}/complete", headers=api.auth("acme"))
     assert done.status_code == 201 and done.json()["tenant"] == "acme"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from picstore.catalog.repository import now_us
+from picstore.catalog.clock import now_us
 from picstore.catalog.tables import uploads
 from tests.helpers import make_jpeg
 from tests.http_support import Api, api_for, make_image_store
@@ -61,7 +61,7 @@ def test_the_whole_flow(api: Api) -> None:
     (waiting,) = _incoming(api)
     assert waiting.read_bytes() == data
     assert not waiting.is_relative_to(api.store.blobs.root)  # type: ignore[attr-defined]
-    assert api.store.catalog.count_images() == 0
+    assert api.store.catalog.images.count() == 0
     done = _complete(api, ticket, alt="shop front")
     assert done.status_code == 201, done.text
     image = done.json()
@@ -70,7 +70,7 @@ def test_the_whole_flow(api: Api) -> None:
     assert _incoming(api) == []
     # complete again (a retry after a lost answer): the same image, nothing new.
     assert _complete(api, ticket).json()["id"] == image["id"]
-    assert api.store.catalog.count_images() == 1
+    assert api.store.catalog.images.count() == 1
     assert api.metric("picstore_uploads_total", outcome="accepted", code="") == 2
 
 
@@ -81,7 +81,7 @@ def test_complete_refuses_a_non_image_with_its_code_and_deletes_it(api: Api) -> 
     resp = _complete(api, ticket)
     assert resp.status_code == 415 and resp.json()["code"] == "not_an_image"
     assert resp.headers["content-type"] == "application/problem+json"
-    assert _incoming(api) == [] and api.store.catalog.count_images() == 0
+    assert _incoming(api) == [] and api.store.catalog.images.count() == 0
     # Nothing left to publish; the upload may be sent again while it has not expired.
     again = _complete(api, ticket)
     assert again.status_code == 409 and again.json()["code"] == "conflict"
@@ -236,7 +236,7 @@ def test_the_declared_filename_is_cleaned_like_any_upload_filename(api: Api) -> 
         headers=api.auth("acme"),
     )
     assert resp.status_code == 201, resp.text
-    record = api.app.state.uploads.catalog.upload(resp.json()["upload_id"])
+    record = api.app.state.uploads.catalog.get(resp.json()["upload_id"])
     assert record.filename == "shop front.jpg"
 
 

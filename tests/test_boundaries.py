@@ -173,6 +173,16 @@ RULES = {
     "picstore.transform": PURE_FORBIDDEN,
     "picstore.transformer": ["picstore.web", "picstore.ops", "picstore.cli", "fastapi", "typer"],
     "picstore.store": ["picstore.web", "picstore.ops", "picstore.cli", "fastapi", "typer"],
+    # The write rule knows blob stores and blob rows only, not what is being written.
+    "picstore.writes": [
+        "picstore.store",
+        "picstore.transformer",
+        "picstore.ingest",
+        "picstore.web",
+        "picstore.ops",
+        "picstore.cli",
+        "pyvips",
+    ],
     "picstore.direct_uploads": ["picstore.web", "picstore.ops", "picstore.cli", "fastapi", "typer"],
     "picstore.ops": ["picstore.web", "picstore.cli", "fastapi", "typer"],
     "picstore.web": ["picstore.cli", "picstore.ops", "typer"],

@@ -89,9 +89,9 @@ def test_in_memory_sqlite_is_safe_across_threads() -> None:
     catalog = Catalog(engine)
 
     def make(i: int) -> str:
-        return catalog.create_tenant(f"id{i}", f"t{i}", f"T{i}", f"{i:064d}").slug
+        return catalog.tenants.create(f"id{i}", f"t{i}", f"T{i}", f"{i:064d}").slug
 
     with ThreadPoolExecutor(8) as pool:
         made = list(pool.map(make, range(64)))
-    assert sorted(made) == sorted(t.slug for t in catalog.list_tenants())
+    assert sorted(made) == sorted(t.slug for t in catalog.tenants.all())
     assert len(made) == 64

@@ -99,7 +99,7 @@ def _files(directory: Path) -> set[str]:
 def _check(op: str, store: ImageStore, root: Path, context: dict[str, Any], source_before: set[str]) -> None:
     report = verify(store)
     assert report.ok, f"missing {report.missing}, damaged {report.damaged}"
-    rows = {loc.key: loc for loc in store.catalog.blobs_in()}
+    rows = {loc.key: loc for loc in store.catalog.blobs.walk()}
     for folder in ("blobs", "target"):
         stray = _files(root / folder) - set(rows)
         assert not stray, f"bytes without a catalog row in {folder} (gc can never remove them): {stray}"

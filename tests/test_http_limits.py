@@ -116,7 +116,7 @@ def test_an_endless_chunked_body_is_cut_off_at_the_cap(server: tuple[str, str, I
         status, raw = _response(sock)
     assert status == 413 and b"too_large" in raw
     assert sent < 50 * MAX_BYTES  # refused while the body was still coming
-    assert store.catalog.count_images() == 0
+    assert store.catalog.images.count() == 0
 
 
 def test_a_body_larger_than_its_content_length_claims_is_counted_not_trusted(

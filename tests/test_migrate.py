@@ -51,7 +51,7 @@ def test_migrate_copies_verifies_and_flips(two_dirs: tuple[ImageStore, str, Path
     assert report.ok and report.copied == report.total == len(before) and report.already_there == 0
     assert _tree(dst) == before  # every byte arrived
     assert _tree(src) == before  # the source is untouched
-    assert {loc.store_url for loc in store.catalog.blobs_in()} == {LocalStore.from_url(target).url}
+    assert {loc.store_url for loc in store.catalog.blobs.walk()} == {LocalStore.from_url(target).url}
     for image_id in ids:  # reads and URLs follow the catalog
         assert hashlib.sha256(store.read(image_id)).hexdigest() == store.get(image_id).sha256
     again = migrate(store, target)
@@ -84,7 +84,7 @@ def test_failed_blobs_stay_in_source_and_rerun_finishes(tmp_path: Path) -> None:
     first = migrate(store, flaky.url, workers=1)
     assert first.failed and first.copied + len(first.failed) == first.total
     for key in first.failed:  # a failed blob is still served from where it was
-        assert store.catalog.blob(key).store_url == store.blobs.url
+        assert store.catalog.blobs.get(key).store_url == store.blobs.url
     assert verify(store).ok
     # Each rerun copies only what failed, and a third of those fail again: fewer every time, none
     # after a handful of runs (bounded, so a rerun that makes no progress fails the test).
@@ -97,7 +97,7 @@ def test_failed_blobs_stay_in_source_and_rerun_finishes(tmp_path: Path) -> None:
         if rest.ok:
             break
     assert rest.ok, f"{failed} blobs still failing after 10 reruns"
-    assert {loc.store_url for loc in store.catalog.blobs_in()} == {flaky.url}
+    assert {loc.store_url for loc in store.catalog.blobs.walk()} == {flaky.url}
     assert migrate(store, flaky.url).total == 0
     store.close()
 
@@ -105,7 +105,7 @@ def test_failed_blobs_stay_in_source_and_rerun_finishes(tmp_path: Path) -> None:
 def test_interrupted_copy_is_verified_not_recopied(two_dirs: tuple[ImageStore, str, Path, Path]) -> None:
     store, target, _src, _dst = two_dirs
     _fill(store, 3)
-    loc = next(iter(store.catalog.blobs_in()))
+    loc = next(iter(store.catalog.blobs.walk()))
     # An earlier run wrote this blob to the target and was killed before it flipped the catalog.
     store.store_for(target).put(loc.key, store.blobs.get(loc.key), content_type=loc.content_type)
     report = migrate(store, target)
@@ -118,7 +118,7 @@ def test_damaged_source_is_not_migrated_and_verify_finds_it(tmp_path: Path) -> N
         load_settings(storage=(tmp_path / "old").as_uri(), database=f"sqlite:///{tmp_path}/c.db")
     )
     _fill(store, 2)
-    victim, missing = list(store.catalog.blobs_in())[:2]
+    victim, missing = list(store.catalog.blobs.walk())[:2]
     path = store.blobs.path_for(victim.key)  # type: ignore[attr-defined]
     path.chmod(0o644)
     path.write_bytes(b"bitrot" + path.read_bytes()[6:])
@@ -129,7 +129,7 @@ def test_damaged_source_is_not_migrated_and_verify_finds_it(tmp_path: Path) -> N
     assert quick.missing == [missing.key] and quick.damaged == []  # same size: only a full check sees it
     moved = migrate(store, (tmp_path / "new").as_uri())
     assert set(moved.failed) == {victim.key, missing.key}
-    assert store.catalog.blob(victim.key).store_url == store.blobs.url
+    assert store.catalog.blobs.get(victim.key).store_url == store.blobs.url
     store.close()
 
 

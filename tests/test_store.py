@@ -309,7 +309,7 @@ def test_an_upload_that_dies_before_its_catalog_write_leaves_nothing_after_gc(
     def crash(*_: object, **__: object) -> None:
         raise errors.CatalogUnavailable("database went away")
 
-    monkeypatch.setattr(any_store.catalog, "add_image", crash)
+    monkeypatch.setattr(any_store.catalog.images, "add", crash)
     with pytest.raises(errors.CatalogUnavailable):
         any_store.put(make_jpeg(300, 200), "acme")
     monkeypatch.undo()
@@ -319,7 +319,7 @@ def test_an_upload_that_dies_before_its_catalog_write_leaves_nothing_after_gc(
     _age_orphans(any_store, 7200)
     assert sorted(any_store.gc(grace_seconds=3600)) == sorted(written)
     assert list(any_store.blobs.list()) == []
-    assert list(any_store.catalog.blobs_in()) == []
+    assert list(any_store.catalog.blobs.walk()) == []
 
 
 def test_a_variant_rendered_differently_records_the_stored_bytes(image_store: ImageStore) -> None:
@@ -340,5 +340,5 @@ def test_a_variant_rendered_differently_records_the_stored_bytes(image_store: Im
     recorded = again.variant("thumb", "jpeg")
     assert recorded is not None and recorded.key == spec_key
     assert recorded.sha256 == hashlib.sha256(other).hexdigest() and recorded.bytes == len(other)
-    assert image_store.catalog.blob(spec_key).sha256 == recorded.sha256
+    assert image_store.catalog.blobs.get(spec_key).sha256 == recorded.sha256
     assert variant_key(again.sha256, "x", "jpeg").startswith(f"var/{again.sha256}/")

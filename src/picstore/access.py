@@ -20,7 +20,7 @@ import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from picstore.catalog.access import AccessCatalog, Grant
+from picstore.catalog.access import AccessTokens, Grant
 from picstore.errors import InvalidRequest
 from picstore.models import Tenant
 
@@ -70,7 +70,7 @@ class Access:
 
     def __init__(self, store: ImageStore) -> None:
         self.store = store
-        self.catalog = AccessCatalog(store.engine)
+        self.catalog: AccessTokens = store.catalog.access
 
     def _mint(self, kind: str, tenant_id: str | None, ttl: float) -> str:
         token = _PREFIX[kind] + secrets.token_urlsafe(32)

@@ -25,8 +25,8 @@ from datetime import datetime
 
 from picstore.blobs.base import BlobStore, DirectPost, Encloses, IncomingSibling
 from picstore.blobs.registry import open_blob_store
-from picstore.catalog.repository import now_us
-from picstore.catalog.uploads import UploadCatalog, UploadRecord
+from picstore.catalog.clock import now_us
+from picstore.catalog.upload_records import UploadRecord
 from picstore.errors import (
     ConfigError,
     Conflict,
@@ -111,7 +111,7 @@ class DirectUploads:
 
     def __init__(self, store: ImageStore, incoming: BlobStore | None = None) -> None:
         self.store = store
-        self.catalog = UploadCatalog(store.engine)
+        self.catalog = store.catalog.uploads
         self._incoming = incoming
 
     @property
@@ -172,12 +172,12 @@ class DirectUploads:
             url = self.store.url_builder.base_url + RECEIVE_PATH.format(upload_id=upload_id)
             # The shape of an S3 POST policy's fields, so one browser upload works with either store.
             fields = {"key": record.key, "Content-Type": content_type, "token": token or ""}
-        self.catalog.add_upload(record)
+        self.catalog.add(record)
         return UploadTicket(upload_id=upload_id, url=url, fields=fields, expires_at=record.expires_at)
 
     def pending(self, upload_id: str) -> UploadRecord:
         """The upload picstore is to receive the file of (for a non-S3 store); NotFound otherwise."""
-        record = self.catalog.upload(upload_id)
+        record = self.catalog.get(upload_id)
         if record.token_hash is None:
             raise NotFound(f"upload {upload_id!r} is not received here: post the file to its url")
         return record
@@ -214,7 +214,7 @@ class DirectUploads:
         retried ``complete`` answers with the same image.
         """
         owner: Tenant = self.store.tenant(tenant)
-        record = self.catalog.upload(upload_id)
+        record = self.catalog.get(upload_id)
         if record.tenant_id != owner.id:
             raise NotFound(f"no upload {upload_id!r}")
         incoming = self._store_for(record.store)
@@ -239,7 +239,7 @@ class DirectUploads:
         except ImageRejected:
             incoming.delete(record.key)
             raise
-        self.catalog.complete_upload(record.id, image.id)
+        self.catalog.complete(record.id, image.id)
         incoming.delete(record.key)
         return image
 
@@ -249,10 +249,10 @@ class DirectUploads:
         Failures are logged and left for the next sweep: cleaning up must never fail an upload.
         """
         swept = 0
-        for record in self.catalog.expired_uploads(now_us() - int(grace_seconds * 1_000_000), limit):
+        for record in self.catalog.expired(now_us() - int(grace_seconds * 1_000_000), limit):
             try:
                 self._store_for(record.store).delete(record.key)
-                self.catalog.forget_upload(record.id)
+                self.catalog.forget(record.id)
                 swept += 1
             except PicstoreError as exc:
                 log.warning("could not sweep upload %s: %s", record.id, exc)

@@ -11,7 +11,7 @@ import math
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 
-from picstore.catalog.listings import Listing, ListingCatalog, Picture, Usage
+from picstore.catalog.listings import Listing, ListingRows, Picture, Usage
 from picstore.errors import InvalidRequest, NotFound
 from picstore.models import ImageUrls, Tenant
 from picstore.store import ImageStore, TenantRef
@@ -51,7 +51,7 @@ class Listings:
 
     def __init__(self, store: ImageStore) -> None:
         self.store = store
-        self.catalog = ListingCatalog(store.engine)
+        self.catalog: ListingRows = store.catalog.listings
 
     def page(
         self, tenant: TenantRef, page: int = 1, per_page: int = 24, *, variants: Collection[str] | None = None
@@ -65,7 +65,7 @@ class Listings:
         if not 1 <= per_page <= 1000:
             raise InvalidRequest("per_page must be between 1 and 1000")
         listing = self.catalog.listing(owner.id)
-        total = self.store.catalog.count_images(owner.id)
+        total = self.store.catalog.images.count(owner.id)
         pages = max(1, math.ceil(total / per_page))
         if not 1 <= page <= pages:
             raise InvalidRequest(f"page must be between 1 and {pages}")

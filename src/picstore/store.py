@@ -1,10 +1,11 @@
 """ImageStore: the one class an application uses. It joins ingest, blob stores, the catalog and URLs.
 
-Write order makes every crash harmless: the blobs are first recorded in the catalog as orphans, then
-written (content-addressed, create-only, so a retry or a race rewrites nothing), then one catalog
-transaction records the image and its variants and clears the orphan marks. A crash before that
-transaction leaves only orphans, which ``gc`` removes after its grace period; a crash after it has lost
-nothing.
+Write order makes every crash harmless: the blobs are first reserved in the catalog (rows the upload
+holds, which ``gc`` never takes, see :mod:`picstore.catalog.reservations`), then written
+(content-addressed, create-only, so a retry or a race rewrites nothing), then one catalog transaction
+records the image and its variants and marks the rows used. A crash before that transaction leaves
+reservations that run out and become orphans, which ``gc`` removes after its grace period; a crash after
+it has lost nothing.
 """
 
 from __future__ import annotations
@@ -15,26 +16,28 @@ import functools
 import hashlib
 import os
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Unpack
 
 from picstore.access import LINK_TTL, UPLOAD_TTL, Access, Ttl
 from picstore.admission import IngestGate
-from picstore.blobs.base import BlobStore, matches
+from picstore.blobs.base import BlobStore
 from picstore.blobs.registry import open_blob_store
 from picstore.catalog import Catalog, create_catalog_engine, upgrade
-from picstore.catalog.repository import now_us
+from picstore.catalog.blobs import GC_BATCH
+from picstore.catalog.clock import now_us
 from picstore.delivery.urls import UrlBuilder
-from picstore.errors import AlreadyExists, InvalidRequest, NotFound, TooLarge
+from picstore.errors import InvalidRequest, NotFound, TooLarge
 from picstore.formats import content_type_for
-from picstore.ingest import IngestOptions, Rendition, ingest
+from picstore.ingest import IngestOptions, ingest
 from picstore.ingest.budget import estimate
 from picstore.keys import clean_filename, hash_api_key, is_slug, master_key, new_id, variant_key
 from picstore.models import BlobLocation, Image, ImageUrls, Page, Tenant, Variant
 from picstore.settings import Settings, load_settings
 from picstore.transformer import Transformer, TransformOptions
+from picstore.writes import reserved, write_blob
 
 Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 TenantRef = str | Tenant
@@ -110,20 +113,20 @@ class ImageStore:
                 "starting with a letter or digit"
             )
         api_key = "psk_" + secrets.token_urlsafe(32)
-        tenant = self.catalog.create_tenant(new_id(10), slug, name or slug, hash_api_key(api_key))
+        tenant = self.catalog.tenants.create(new_id(10), slug, name or slug, hash_api_key(api_key))
         return tenant, api_key
 
     def tenant(self, tenant: TenantRef) -> Tenant:
         """The tenant with this slug (or the tenant itself)."""
-        return tenant if isinstance(tenant, Tenant) else self.catalog.tenant(tenant)
+        return tenant if isinstance(tenant, Tenant) else self.catalog.tenants.get(tenant)
 
     def tenants(self) -> list[Tenant]:
         """Every tenant, by slug."""
-        return self.catalog.list_tenants()
+        return self.catalog.tenants.all()
 
     def authenticate(self, api_key: str) -> Tenant | None:
         """The tenant this API key belongs to, or None."""
-        return self.catalog.tenant_by_key_hash(hash_api_key(api_key)) if api_key else None
+        return self.catalog.tenants.by_key_hash(hash_api_key(api_key)) if api_key else None
 
     @functools.cached_property
     def access(self) -> Access:
@@ -170,29 +173,32 @@ class ImageStore:
             BlobLocation(key, self.blobs.url, len(r.data), digest, content_type_for(r.format))
             for key, r, digest in zip(keys, renditions, digests, strict=True)
         ]
-        # Recorded (as orphans) before any byte is written: a crash from here on leaves rows for gc.
-        self.catalog.reserve_blobs(planned)
-        locations = [self._write_blob(loc, r) for loc, r in zip(planned, renditions, strict=True)]
-        variants = tuple(
-            Variant(r.variant or "", r.format, r.width, r.height, loc.size, loc.sha256, loc.key)
-            for loc, r in zip(locations[1:], result.variants, strict=True)
-        )
-        image = Image(
-            id=new_id(),
-            tenant=owner.slug,
-            format=master.format,
-            width=master.width,
-            height=master.height,
-            bytes=len(master.data),
-            sha256=sha,
-            created_at=datetime.now(UTC),
-            key=keys[0],
-            frames=master.frames,
-            filename=clean_filename(filename),
-            alt=alt,
-            variants=variants,
-        )
-        return self.catalog.add_image(image, owner.id, locations, idempotency_key)
+        # Held before any byte is written: gc cannot take them while this upload runs (see writes.py).
+        with reserved(self.catalog.blobs, planned) as reservation:
+            locations = [
+                write_blob(self.blobs, self.catalog.blobs, loc, r.data, keyed_by_bytes=r.variant is None)
+                for loc, r in zip(planned, renditions, strict=True)
+            ]
+            variants = tuple(
+                Variant(r.variant or "", r.format, r.width, r.height, loc.size, loc.sha256, loc.key)
+                for loc, r in zip(locations[1:], result.variants, strict=True)
+            )
+            image = Image(
+                id=new_id(),
+                tenant=owner.slug,
+                format=master.format,
+                width=master.width,
+                height=master.height,
+                bytes=len(master.data),
+                sha256=sha,
+                created_at=datetime.now(UTC),
+                key=keys[0],
+                frames=master.frames,
+                filename=clean_filename(filename),
+                alt=alt,
+                variants=variants,
+            )
+            return self.catalog.images.add(image, owner.id, reservation, idempotency_key)
 
     def _read_capped(self, data: Data) -> bytes:
         limit = self.settings.max_bytes
@@ -211,27 +217,9 @@ class ImageStore:
             raise TooLarge(f"the upload is larger than the limit of {limit:,} bytes")
         return raw
 
-    def _location(self, key: str, data: bytes, content_type: str) -> BlobLocation:
-        return BlobLocation(key, self.blobs.url, len(data), hashlib.sha256(data).hexdigest(), content_type)
-
-    def _write_blob(self, planned: BlobLocation, rendition: Rendition) -> BlobLocation:
-        """Write one output create-only; returns what is really stored under its key."""
-        try:
-            self.blobs.put(planned.key, rendition.data, content_type=planned.content_type, mode="create")
-        except AlreadyExists:
-            if rendition.variant is not None:
-                # A master's key is the hash of its bytes, so the stored bytes are these. A variant's key
-                # is the hash of its spec: another libvips may have rendered other bytes under it.
-                stored = self.blobs.get(planned.key)
-                if not matches(stored, size=planned.size, sha256=planned.sha256):
-                    actual = self._location(planned.key, stored, planned.content_type)
-                    self.catalog.record_blob_bytes(actual)
-                    return actual
-        return planned
-
     def get(self, image_id: str, tenant: TenantRef | None = None) -> Image:
         """The image with this id. With ``tenant``, another tenant's image is NotFound."""
-        image = self.catalog.image(image_id)
+        image = self.catalog.images.get(image_id)
         if tenant is not None and image.tenant != (tenant.slug if isinstance(tenant, Tenant) else tenant):
             raise NotFound(f"no image {image_id!r}")
         return image
@@ -240,37 +228,50 @@ class ImageStore:
         """The images with these ids, by id, from one catalog transaction; unknown ids are absent.
         For a page of rows holding image ids (Django's ``PictureField``) instead of :meth:`get` per row."""
         wanted = builtins.list(dict.fromkeys(image_ids))
-        return {image.id: image for image in self.catalog.images(wanted)} if wanted else {}
+        return {image.id: image for image in self.catalog.images.many(wanted)} if wanted else {}
 
     def list(self, tenant: TenantRef, limit: int = 50, cursor: str | None = None) -> Page:
         """A page of the tenant's images, newest first, and the cursor of the next page."""
         if not 1 <= limit <= 1000:
             raise InvalidRequest("limit must be between 1 and 1000")
-        return self.catalog.list_images(self.tenant(tenant).id, limit, cursor)
+        return self.catalog.images.page(self.tenant(tenant).id, limit, cursor)
 
     def delete(self, image_id: str, tenant: TenantRef | None = None) -> None:
         """Delete an image. Blobs no other image uses stop being served at once and are removed by
         :meth:`gc` after a grace period."""
         self.get(image_id, tenant)
-        orphans = self.catalog.delete_image(image_id)
+        orphans = self.catalog.images.delete(image_id)
         for listener in self.orphan_listeners:
             listener(orphans)
 
-    def gc(self, grace_seconds: float = 3600) -> builtins.list[str]:
-        """Remove blobs that no image has used for ``grace_seconds``; returns their keys."""
-        removed: builtins.list[str] = []
+    def gc(self, grace_seconds: float = 3600, *, batch: int = GC_BATCH) -> builtins.list[str]:
+        """Remove blobs that no image has used for ``grace_seconds``; returns their keys.
+
+        Works in transactions of up to ``batch`` blobs (rows and bytes together), so statements and time
+        grow with the number of batches and no transaction stays open for the whole run. Blobs an upload
+        in flight holds are never taken, whatever the grace period (see
+        :mod:`picstore.catalog.reservations`); the grace period only keeps a deleted image's bytes a
+        while longer (for caches, and for clients that still hold its URLs).
+        """
+        if batch < 1:
+            raise InvalidRequest("the gc batch must be at least 1 blob")
         cutoff = now_us() - int(grace_seconds * 1_000_000)
-        for loc in self.catalog.orphans_before(cutoff):
-            remove_bytes = functools.partial(self.store_for(loc.store_url).delete, loc.key)
-            if self.catalog.forget_orphan(loc.key, cutoff, remove_bytes):
-                removed.append(loc.key)
-        return removed
+        removed: builtins.list[str] = []
+        while True:
+            gone = self.catalog.blobs.collect_orphans(cutoff, self._remove_blobs, batch)
+            removed += [loc.key for loc in gone]
+            if len(gone) < batch:
+                return removed
+
+    def _remove_blobs(self, locations: Sequence[BlobLocation]) -> None:
+        for loc in locations:
+            self.store_for(loc.store_url).delete(loc.key)
 
     # --- bytes and URLs ----------------------------------------------------------------------------
 
     def key_for(self, image_id: str, variant: str | None = None, format: str | None = None) -> str:
         """The blob key of an image's master, or of one of its variants."""
-        return self._key(self.catalog.image(image_id), variant, format)
+        return self._key(self.catalog.images.get(image_id), variant, format)
 
     @staticmethod
     def _key(image: Image, variant: str | None, fmt: str | None) -> str:
@@ -297,7 +298,7 @@ class ImageStore:
 
         ``live`` (what serving uses) also makes a blob no image uses any more NotFound.
         """
-        loc = self.catalog.blob(key, live=live)
+        loc = self.catalog.blobs.get(key, live=live)
         return loc, self.store_for(loc.store_url)
 
     def open(self, image_id: str, variant: str | None = None, format: str | None = None) -> BinaryIO:
@@ -316,7 +317,7 @@ class ImageStore:
 
     def blob_url(self, key: str) -> str:
         """The URL of a catalogued blob: the store's own (S3, CDN) or picstore's ``/b/`` route."""
-        return self._url_of(self.catalog.blob(key))
+        return self._url_of(self.catalog.blobs.get(key))
 
     def _url_of(self, loc: BlobLocation) -> str:
         return self.store_for(loc.store_url).public_url(loc.key) or self.url_builder.blob(loc.key)
@@ -329,7 +330,7 @@ class ImageStore:
         """
         images = builtins.list(images)
         keys = [k for image in images for k in (image.key, *(v.key for v in image.variants))]
-        locations = self.catalog.blobs_by_key(keys) if keys else {}
+        locations = self.catalog.blobs.by_key(keys) if keys else {}
         return {
             image.id: ImageUrls(
                 image=image,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
-from picstore.catalog.renders import TRANSFORM_PREFIX, RenderCatalog
+from picstore.catalog.renders import TRANSFORM_PREFIX, Renders
 from picstore.delivery.signing import Signer
 from picstore.errors import ExpiredUrl, InvalidTransform, NotFound, PresetOnly, TransformTooLarge
 from picstore.ingest.encode import Encoding, encoding_for
@@ -33,6 +33,7 @@ from picstore.models import BlobLocation, Image, Variant, content_type_for
 from picstore.transform.negotiate import fallback_format
 from picstore.transform.render import Source, render_transform, work_pixels
 from picstore.transform.spec import TransformSpec, parse_transform
+from picstore.writes import reserved, write_blob
 
 if TYPE_CHECKING:
     from picstore.store import ImageStore
@@ -91,7 +92,7 @@ class Transformer:
         settings = store.settings
         self.settings = settings
         self.signer = Signer(settings.transform_keys)
-        self.catalog = RenderCatalog(store.engine)
+        self.catalog: Renders = store.catalog.renders
         self.presets = {name: parse_transform(text) for name, text in settings.transform_presets.items()}
         #: Who this process is in render claims and job leases.
         self.owner = f"{new_id(8)}"
@@ -205,16 +206,13 @@ class Transformer:
             if found is not None:
                 return found, None
             made = self.render(image, plan)
-            location = self._store_bytes(plan, made)
-            variant = Variant(
-                plan.name, plan.format, made.width, made.height, location.size, location.sha256, plan.key
-            )
-            self.catalog.record_transform(image.id, variant, location)
-            return variant, made.data
+            return self._store(image, plan, made), made.data
         finally:
             self.catalog.release_render(plan.key, self.owner)
 
-    def _store_bytes(self, plan: Plan, made: Rendition) -> BlobLocation:
+    def _store(self, image: Image, plan: Plan, made: Rendition) -> Variant:
+        """Write and record a rendition as an upload writes its variants: the blob row reserved first,
+        the bytes written create-only, then one transaction records the variant and uses the row."""
         data = made.data
         planned = BlobLocation(
             plan.key,
@@ -223,8 +221,14 @@ class Transformer:
             hashlib.sha256(data).hexdigest(),
             content_type_for(plan.format),
         )
-        self.catalog.reserve_blobs([planned])
-        return self.store._write_blob(planned, made)
+        rows = self.store.catalog.blobs
+        with reserved(rows, [planned]) as reservation:
+            location = write_blob(self.store.blobs, rows, planned, data, keyed_by_bytes=False)
+            variant = Variant(
+                plan.name, plan.format, made.width, made.height, location.size, location.sha256, plan.key
+            )
+            self.catalog.record_transform(image.id, variant, reservation)
+        return variant
 
     # --- background jobs ---------------------------------------------------------------------------
 

@@ -157,7 +157,7 @@ def test_complete_refuses_a_non_image_and_leaves_nothing_public(api: Api, rgw: R
     assert resp.headers["content-type"] == "application/problem+json"
     assert _keys(rgw, api_bucket, f"{PREFIX}/") == before  # nothing published
     assert _incoming_key(_keys(rgw, api_bucket, "incoming/"), ticket["upload_id"]) == []
-    assert api.store.catalog.count_images() == 0
+    assert api.store.catalog.images.count() == 0
 
 
 def test_images_api_and_isolation_on_s3(api: Api, rgw: RGW, api_bucket: str) -> None:

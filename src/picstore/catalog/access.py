@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, insert, select, update
 
-from picstore.catalog.base import CatalogBase, now_us, tenant_of
+from picstore.catalog.clock import now_us
 from picstore.catalog.tables import access_tokens, tenants
+from picstore.catalog.tenants import tenant_of
+from picstore.catalog.transactions import Transactions
 from picstore.models import Tenant
 
 
@@ -25,8 +27,11 @@ class Grant:
     expires_us: int
 
 
-class AccessCatalog(CatalogBase):
-    """Issue, look up, redeem and revoke hashed access tokens."""
+class AccessTokens:
+    """Issue, look up, redeem and revoke hashed access tokens (``Catalog.access``)."""
+
+    def __init__(self, tx: Transactions) -> None:
+        self._tx = tx
 
     def add_token(self, token_hash: str, kind: str, tenant_id: str | None, ttl_seconds: float) -> int:
         """Record a token; returns its expiry (microseconds since the epoch). Expired rows are swept."""

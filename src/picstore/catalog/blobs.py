@@ -1,58 +1,73 @@
-"""Blob rows: where each blob lives, its size and hash, and the orphan marks ``gc`` works from."""
+"""Blob rows: where each blob lives, its size and hash, and the orphan marks ``gc`` works from.
+
+A blob row exists before its bytes are written (:meth:`BlobRows.reserve`, see
+:mod:`picstore.catalog.reservations`) and is deleted only together with its bytes
+(:meth:`BlobRows.collect_orphans`), so no stored byte is ever unaccounted for. A row whose
+``orphaned_us`` is set is used by no image and is never served; ``gc`` deletes it only once it is also
+held by no upload in flight.
+
+The statement helpers at module level take an open connection: the image repository composes them into
+its own transactions (an image and its blob rows are written together).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, delete, exists, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement, Connection, delete, exists, select, update
 
-from picstore.catalog.base import CatalogBase, location_of, now_us
+from picstore.catalog.clock import now_us
+from picstore.catalog.reservations import Reservation, lock_rows, release_rows, reserve_rows
 from picstore.catalog.tables import blobs, images, variants
+from picstore.catalog.transactions import Transactions
 from picstore.errors import NotFound
 from picstore.models import BlobLocation
 
+#: Rows ``gc`` deletes per transaction: big enough that statements grow with batches, not orphans;
+#: small enough that no transaction (and, on SQLite, the one write lock) is held for long.
+GC_BATCH = 500
 
-class BlobCatalog(CatalogBase):
-    """The blob half of the catalog (see :class:`~picstore.catalog.repository.Catalog`)."""
 
-    @staticmethod
-    def _upsert_blob(conn: Connection, loc: BlobLocation, created: int, orphaned: int | None = None) -> None:
-        """Insert a blob row, or mark the existing one as used (``orphaned`` None) or re-orphaned now.
+def location_of(row: Any) -> BlobLocation:
+    """A BlobLocation from a row of the blobs table."""
+    return BlobLocation(row.key, row.store, row.size, row.sha256, row.content_type)
 
-        One statement, so concurrent uploads of the same bytes cannot race between a check and an insert.
-        An existing row keeps its store (it may be mid-migration); as a reservation (``orphaned`` set) it
-        only restarts an orphan's clock and never marks a used blob as an orphan.
-        """
-        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = dialect_insert(blobs).values(
-            key=loc.key,
-            store=loc.store_url,
-            size=loc.size,
-            sha256=loc.sha256,
-            content_type=loc.content_type,
-            created_us=created,
-            orphaned_us=orphaned,
-        )
-        only_orphans = None if orphaned is None else blobs.c.orphaned_us.is_not(None)
+
+def _unused() -> ColumnElement[bool]:
+    return ~exists().where(images.c.blob_key == blobs.c.key) & ~exists().where(
+        variants.c.blob_key == blobs.c.key
+    )
+
+
+def mark_orphans(conn: Connection, keys: Sequence[str]) -> list[str]:
+    """Mark the rows among ``keys`` that no image or variant uses as orphaned now; returns their keys.
+
+    The rows are locked first, so that the check runs after any transaction recording an image on them
+    has committed (on PostgreSQL a statement sees only what committed before it started).
+    """
+    if not keys:
+        return []
+    lock_rows(conn, keys)
+    orphans = sorted(
         conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[blobs.c.key], set_={"orphaned_us": orphaned}, where=only_orphans
-            )
+            select(blobs.c.key).where(blobs.c.key.in_(keys), blobs.c.orphaned_us.is_(None), _unused())
         )
+        .scalars()
+        .all()
+    )
+    if orphans:
+        conn.execute(update(blobs).where(blobs.c.key.in_(orphans)).values(orphaned_us=now_us()))
+    return orphans
 
-    @staticmethod
-    def _blob_in_use(conn: Connection, key: str) -> bool:
-        used = select(
-            or_(
-                exists().where(images.c.blob_key == key),
-                exists().where(variants.c.blob_key == key),
-            )
-        )
-        return bool(conn.execute(used).scalar())
 
-    def blob(self, key: str, *, live: bool = False) -> BlobLocation:
+class BlobRows:
+    """The ``blobs`` table: locations, reservations, the key-ordered walk, migration moves, orphans."""
+
+    def __init__(self, tx: Transactions) -> None:
+        self._tx = tx
+
+    def get(self, key: str, *, live: bool = False) -> BlobLocation:
         """Where the blob with this key lives; NotFound otherwise.
 
         With ``live``, only a blob some image uses now: an orphan (its images deleted, or an upload not
@@ -67,72 +82,86 @@ class BlobCatalog(CatalogBase):
             raise NotFound(f"no blob {key!r} in the catalog")
         return location_of(row)
 
-    def record_blob_bytes(self, loc: BlobLocation) -> None:
-        """Correct the recorded size and SHA-256 of a blob to what its store really holds."""
-        with self._tx() as conn:
-            conn.execute(update(blobs).where(blobs.c.key == loc.key).values(size=loc.size, sha256=loc.sha256))
-
-    def reserve_blobs(self, locations: Sequence[BlobLocation]) -> None:
-        """Record blobs about to be written, as orphans, before their bytes are written.
-
-        If the upload dies before :meth:`add_image`, ``gc`` finds these rows and removes the bytes after
-        the grace period, so nothing written is ever unaccounted for. A row that exists already is left
-        alone, except that an orphan's clock restarts: a ``gc`` running now cannot take bytes this upload
-        is about to reuse (``add_image`` then clears the mark).
-        """
-        if not locations:
-            return
-        stamp = now_us()
-        with self._tx() as conn:
-            for loc in locations:
-                self._upsert_blob(conn, loc, stamp, orphaned=stamp)
-
-    def blobs_by_key(self, keys: Sequence[str]) -> dict[str, BlobLocation]:
+    def by_key(self, keys: Sequence[str]) -> dict[str, BlobLocation]:
         """The locations of several blobs in one query; unknown keys are absent from the result."""
         with self._tx() as conn:
             rows = conn.execute(select(blobs).where(blobs.c.key.in_(list(keys)))).all()
         return {r.key: location_of(r) for r in rows}
 
-    def blobs_in(self, store: str | None = None) -> Iterator[BlobLocation]:
-        """Every blob (in one store, when given), by key."""
-        query = select(blobs).order_by(blobs.c.key)
-        if store is not None:
-            query = query.where(blobs.c.store == store)
+    def record_bytes(self, loc: BlobLocation) -> None:
+        """Correct the recorded size and SHA-256 of a blob to what its store really holds."""
         with self._tx() as conn:
-            rows = conn.execute(query).all()
-        for r in rows:
-            yield location_of(r)
+            conn.execute(update(blobs).where(blobs.c.key == loc.key).values(size=loc.size, sha256=loc.sha256))
 
-    def move_blob(self, key: str, store: str) -> None:
+    def reserve(self, locations: Sequence[BlobLocation]) -> Reservation:
+        """Hold the rows of blobs about to be written, creating them as orphans, before any byte is
+        written; see :mod:`picstore.catalog.reservations`.
+
+        Pass the result to :meth:`Images.add <picstore.catalog.images.Images.add>`, or to
+        :meth:`release` when the upload fails. If the upload dies instead, ``gc`` removes the bytes it
+        wrote once the lease and the grace period have passed: nothing written is unaccounted for.
+        """
+        with self._tx() as conn:
+            return reserve_rows(conn, locations, now_us())
+
+    def release(self, reservation: Reservation) -> None:
+        """Give back a reservation whose upload failed: its new rows become ordinary orphans."""
+        with self._tx() as conn:
+            release_rows(conn, reservation.keys, now_us())
+
+    def iter_blobs(self, after_key: str | None, limit: int) -> list[BlobLocation]:
+        """One page of blob rows in key order: the first ``limit`` whose key sorts after ``after_key``.
+
+        Pass the last key of a page to get the next one; an empty page is the end. Each page is one
+        primary-key range read, so walking a catalog of any size holds at most ``limit`` rows, and a
+        walk interrupted after some key resumes from it.
+        """
+        query = select(blobs).order_by(blobs.c.key).limit(limit)
+        if after_key is not None:
+            query = query.where(blobs.c.key > after_key)
+        with self._tx() as conn:
+            return [location_of(r) for r in conn.execute(query).all()]
+
+    def walk(self, page_size: int = 1000) -> Iterator[BlobLocation]:
+        """Every blob row, in key order, read ``page_size`` rows at a time (see :meth:`iter_blobs`)."""
+        after: str | None = None
+        while page := self.iter_blobs(after, page_size):
+            yield from page
+            after = page[-1].key
+
+    def move(self, key: str, store: str) -> None:
         """Record that a blob now lives in ``store`` (called after its copy there is verified)."""
         with self._tx() as conn:
             conn.execute(update(blobs).where(blobs.c.key == key).values(store=store))
 
-    def orphans_before(self, cutoff_us: int) -> list[BlobLocation]:
-        """Blobs orphaned before ``cutoff_us`` and still unused."""
-        with self._tx() as conn:
-            rows = conn.execute(
-                select(blobs).where(blobs.c.orphaned_us.is_not(None), blobs.c.orphaned_us < cutoff_us)
-            ).all()
-            return [location_of(r) for r in rows if not self._blob_in_use(conn, r.key)]
+    def collect_orphans(
+        self, cutoff_us: int, remove_bytes: Callable[[Sequence[BlobLocation]], None], batch: int = GC_BATCH
+    ) -> list[BlobLocation]:
+        """Delete up to ``batch`` blobs orphaned before ``cutoff_us`` that nothing needs: their rows and,
+        inside the same transaction, their bytes (``remove_bytes``). Returns what was deleted.
 
-    def forget_orphan(self, key: str, cutoff_us: int, remove_bytes: Callable[[], None]) -> bool:
-        """Delete a blob orphaned before ``cutoff_us`` and still unused: its row and, inside the same
-        transaction, its bytes.
-
-        The conditional DELETE locks the row, so an upload reserving the blob (:meth:`reserve_blobs`)
-        waits for this transaction and then finds the row gone and writes the bytes again; if removing
-        the bytes fails, the row stays. True when the blob was removed.
+        One DELETE picks and removes the rows, oldest orphan first, through the partial index on
+        ``orphaned_us``. It skips rows held by an upload in flight (see
+        :mod:`picstore.catalog.reservations`) and, on PostgreSQL, rows another ``gc`` has locked. An
+        upload reserving one of these rows waits for this transaction, then finds the row gone and writes
+        the bytes again. If removing the bytes fails, the transaction rolls back and the rows stay.
         """
+        now = now_us()
+        ripe = (
+            select(blobs.c.key)
+            .where(
+                blobs.c.orphaned_us < cutoff_us,
+                blobs.c.reserved_until_us.is_(None) | (blobs.c.reserved_until_us < now),
+                _unused(),
+            )
+            .order_by(blobs.c.orphaned_us)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        stmt = delete(blobs).where(blobs.c.key.in_(ripe.scalar_subquery())).returning(*blobs.c)
         with self._tx() as conn:
-            gone = conn.execute(
-                delete(blobs).where(
-                    blobs.c.key == key,
-                    blobs.c.orphaned_us < cutoff_us,
-                    ~exists().where(images.c.blob_key == key),
-                    ~exists().where(variants.c.blob_key == key),
-                )
-            ).rowcount
+            rows = sorted(conn.execute(stmt).all(), key=lambda r: (r.orphaned_us, r.key))  # oldest first
+            gone = [location_of(r) for r in rows]
             if gone:
-                remove_bytes()
-            return bool(gone)
+                remove_bytes(gone)
+        return gone

@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from picstore.catalog.base import CatalogBase, now_us
-from picstore.catalog.repository import Catalog
+from picstore.catalog.clock import now_us
+from picstore.catalog.images import images_from_rows
 from picstore.catalog.tables import images, listing_pictures, listings, tenants, variants
+from picstore.catalog.transactions import Transactions
 from picstore.errors import NotFound
 from picstore.models import Image
 
@@ -44,8 +45,11 @@ class Usage:
     bytes: int
 
 
-class ListingCatalog(CatalogBase):
-    """Read and change tenants' listings."""
+class ListingRows:
+    """Read and change tenants' listings (``Catalog.listings``)."""
+
+    def __init__(self, tx: Transactions) -> None:
+        self._tx = tx
 
     def listing(self, tenant_id: str) -> Listing:
         """The tenant's listing settings (defaults when it never changed them)."""
@@ -118,7 +122,7 @@ class ListingCatalog(CatalogBase):
         )
         with self._tx() as conn:
             rows = conn.execute(query).all()
-            found = Catalog._images_from_rows(conn, rows)
+            found = images_from_rows(conn, rows)
         return [Picture(image=i, caption=r.caption or "") for i, r in zip(found, rows, strict=True)]
 
     def usage(self, tenant_id: str | None = None) -> dict[str, Usage]:

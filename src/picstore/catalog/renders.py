@@ -20,10 +20,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from picstore.catalog.base import now_us, variant_row
-from picstore.catalog.blobs import BlobCatalog
+from picstore.catalog.clock import now_us
+from picstore.catalog.images import variant_row
+from picstore.catalog.reservations import Reservation, claim_rows
 from picstore.catalog.tables import blobs, render_claims, render_jobs, variants
-from picstore.models import BlobLocation, Variant
+from picstore.catalog.transactions import Transactions
+from picstore.models import Variant
 
 #: Variant names of transform renditions start with this; preset names cannot (see IngestOptions).
 TRANSFORM_PREFIX = "t:"
@@ -39,8 +41,11 @@ class RenderJob:
     attempts: int
 
 
-class RenderCatalog(BlobCatalog):
-    """Transform renditions, render claims and render jobs."""
+class Renders:
+    """Transform renditions, render claims and render jobs (``Catalog.renders``)."""
+
+    def __init__(self, tx: Transactions) -> None:
+        self._tx = tx
 
     # --- renditions --------------------------------------------------------------------------------
 
@@ -62,14 +67,14 @@ class RenderCatalog(BlobCatalog):
             None if v is None else Variant(v.name, v.format, v.width, v.height, v.bytes, v.sha256, v.blob_key)
         )
 
-    def record_transform(self, image_id: str, variant: Variant, location: BlobLocation) -> None:
-        """Record a rendition and mark its blob used, in one transaction.
+    def record_transform(self, image_id: str, variant: Variant, reservation: Reservation) -> None:
+        """Record a rendition and mark its reserved blob row used, in one transaction.
 
-        Conflict (from the foreign key) when the image was deleted meanwhile; the blob row then stays an
-        orphan (it was reserved before the bytes were written) and ``gc`` removes it.
+        Conflict when the image was deleted meanwhile (the foreign key) or the reservation ran out; the
+        caller then gives the reservation back and ``gc`` collects the bytes.
         """
         with self._tx() as conn:
-            self._upsert_blob(conn, location, now_us())
+            claim_rows(conn, reservation, now_us())
             insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             conn.execute(insert(variants).values(**variant_row(image_id, variant)).on_conflict_do_nothing())
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -51,10 +52,19 @@ blobs = Table(
     Column("sha256", String(64), nullable=False),
     Column("content_type", String(100), nullable=False),
     Column("created_us", BigInteger, nullable=False),
-    # Set when no image uses the blob any more; gc deletes it once the grace period has passed.
+    # Set when no image uses the blob (its images deleted, or its upload not committed yet); gc deletes
+    # it once the grace period has passed and no upload holds it (see catalog/reservations.py).
     Column("orphaned_us", BigInteger, nullable=True),
-    Index(None, "orphaned_us"),
-    Index(None, "store"),
+    # Uploads in flight holding the row, and the end of their lease (NULL when none holds it).
+    Column("reservations", Integer, nullable=False, server_default="0"),
+    Column("reserved_until_us", BigInteger, nullable=True),
+    # gc's scan, oldest orphan first. Partial: a few percent of rows are orphans, so the index stays small.
+    Index(
+        None,
+        "orphaned_us",
+        sqlite_where=text("orphaned_us IS NOT NULL"),
+        postgresql_where=text("orphaned_us IS NOT NULL"),
+    ),
 )
 
 images = Table(

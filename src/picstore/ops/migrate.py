@@ -49,7 +49,7 @@ def copy_blob(store: ImageStore, loc: BlobLocation, target: BlobStore) -> bool:
     except AlreadyExists:
         written = False  # an earlier, interrupted run got this far: verify below, then flip
     check_bytes(target.get(loc.key), loc, target.url)
-    store.catalog.move_blob(loc.key, target.url)
+    store.catalog.blobs.move(loc.key, target.url)
     return written
 
 
@@ -62,7 +62,7 @@ def migrate(
 ) -> MigrationReport:
     """Move every catalogued blob that is not yet in ``target_url`` there, ``workers`` at a time."""
     target = store.store_for(target_url)
-    pending = [loc for loc in store.catalog.blobs_in() if loc.store_url != target.url]
+    pending = [loc for loc in store.catalog.blobs.walk() if loc.store_url != target.url]
     report = MigrationReport(target=target.url, total=len(pending))
     lock = threading.Lock()
 

@@ -54,7 +54,7 @@ def verify(
             progress(loc)
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="verify") as pool:
-        list(pool.map(one, list(store.catalog.blobs_in())))
+        list(pool.map(one, list(store.catalog.blobs.walk())))
     report.missing.sort()
     report.damaged.sort()
     return report

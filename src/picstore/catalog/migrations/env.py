@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection picstore hands over (see catalog/schema.py)."""
+"""Alembic environment: runs on the connection picstore hands over (see catalog/engine.py)."""
 
 from __future__ import annotations
 

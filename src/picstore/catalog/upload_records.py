@@ -1,6 +1,8 @@
-"""Direct uploads in the catalog: one row per ``POST /v1/uploads``, until it is completed and swept.
+"""The catalog's records of direct uploads: one row per ``POST /v1/uploads``, until it is completed and
+swept.
 
-Errors are translated as in :mod:`picstore.catalog.repository` (this class reuses its transaction).
+A record names where the incoming object waits (never a location anything serves) and what was promised
+about it (type, byte cap, expiry); once ``complete`` has published it, the image it became.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select, update
 
-from picstore.catalog.repository import Catalog, now_us
+from picstore.catalog.clock import now_us
 from picstore.catalog.tables import uploads
+from picstore.catalog.transactions import Transactions
 from picstore.errors import NotFound
 
 
@@ -41,16 +44,19 @@ class UploadRecord:
         return (now_us() if at_us is None else at_us) >= self.expires_us
 
 
-class UploadCatalog(Catalog):
+class UploadRecords:
     """The ``uploads`` table: create, look up, mark completed, sweep."""
 
-    def add_upload(self, record: UploadRecord) -> UploadRecord:
+    def __init__(self, tx: Transactions) -> None:
+        self._tx = tx
+
+    def add(self, record: UploadRecord) -> UploadRecord:
         """Record a new upload."""
         with self._tx() as conn:
             conn.execute(insert(uploads).values(**record.__dict__))
         return record
 
-    def upload(self, upload_id: str) -> UploadRecord:
+    def get(self, upload_id: str) -> UploadRecord:
         """The upload with this id; NotFound otherwise."""
         with self._tx() as conn:
             row = conn.execute(select(uploads).where(uploads.c.id == upload_id)).first()
@@ -58,12 +64,12 @@ class UploadCatalog(Catalog):
             raise NotFound(f"no upload {upload_id!r}")
         return UploadRecord(**row._asdict())
 
-    def complete_upload(self, upload_id: str, image_id: str) -> None:
+    def complete(self, upload_id: str, image_id: str) -> None:
         """Record the image an upload became."""
         with self._tx() as conn:
             conn.execute(update(uploads).where(uploads.c.id == upload_id).values(image_id=image_id))
 
-    def expired_uploads(self, before_us: int, limit: int = 100) -> list[UploadRecord]:
+    def expired(self, before_us: int, limit: int = 100) -> list[UploadRecord]:
         """Uploads that expired before ``before_us``, oldest first."""
         with self._tx() as conn:
             rows = conn.execute(
@@ -74,7 +80,7 @@ class UploadCatalog(Catalog):
             ).all()
         return [UploadRecord(**r._asdict()) for r in rows]
 
-    def forget_upload(self, upload_id: str) -> None:
+    def forget(self, upload_id: str) -> None:
         """Remove an upload's row (its incoming object must be deleted first)."""
         with self._tx() as conn:
             conn.execute(delete(uploads).where(uploads.c.id == upload_id))

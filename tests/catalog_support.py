@@ -1,0 +1,62 @@
+"""Helpers for the catalog tests: count the SQL statements a call makes, write synthetic rows fast."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event, insert
+
+from picstore.catalog.tables import blobs, images
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements (and their parameters) sent to the database inside the block, in order."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def add_rows(
+    engine: Engine, tenant_id: str, count: int, *, start_us: int = 1_000_000, store: str = "memory://x"
+) -> None:
+    """``count`` images of ``tenant_id`` with their master blob rows (no variants), one per microsecond
+    from ``start_us``: enough rows for the catalog's queries, without ingesting anything."""
+    blob_rows = [
+        {
+            "key": f"img/{tenant_id}/{i:08d}.jpg",
+            "store": store,
+            "size": 100,
+            "sha256": f"{i:064d}",
+            "content_type": "image/jpeg",
+            "created_us": start_us + i,
+        }
+        for i in range(count)
+    ]
+    image_rows = [
+        {
+            "id": f"{tenant_id}{i:08d}",
+            "tenant_id": tenant_id,
+            "blob_key": row["key"],
+            "format": "jpeg",
+            "width": 10,
+            "height": 10,
+            "frames": 1,
+            "bytes": 100,
+            "sha256": row["sha256"],
+            "created_us": row["created_us"],
+        }
+        for i, row in enumerate(blob_rows)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(blobs), blob_rows)
+        conn.execute(insert(images), image_rows)
