@@ -31,9 +31,9 @@ def faulty(make_s3_store: StoreFactory, proxy: FaultProxy) -> S3Store:
 
 
 @pytest.fixture
-def direct(make_s3_store: StoreFactory) -> S3Store:
+def direct(make_s3_store: StoreFactory, rgw: RGW) -> S3Store:
     """The same bucket and prefix, reached directly: what is really stored."""
-    return make_s3_store("faults")
+    return make_s3_store("faults", endpoint=rgw.direct)
 
 
 def _puts(proxy: FaultProxy) -> list[tuple[str, int | None]]:
@@ -163,3 +163,31 @@ def test_timeout_is_retried_and_lands_once(
     assert [i.key for i in direct.list(prefix)] == [prefix + "a.jpg"]
     assert direct.get(prefix + "a.jpg") == DATA
     assert len(_puts(proxy)) >= 2
+
+
+@pytest.mark.parametrize("fault", ["reset_before", "reset_after"])
+def test_delete_whose_connection_breaks_is_retried(
+    faulty: S3Store, direct: S3Store, proxy: FaultProxy, prefix: str, fault: str
+) -> None:
+    # obstore sends a delete as a bulk-delete POST and does not retry it itself when the connection
+    # breaks; a delete is idempotent, so the store tries again.
+    direct.put(prefix + "a.jpg", DATA, content_type="image/jpeg")
+    proxy.add(fault, method="POST")
+    faulty.delete(prefix + "a.jpg")
+    assert [(f, status) for _, _, f, status in proxy.requests("POST")] == [
+        (fault, None if fault == "reset_before" else 200),
+        ("pass", 200),
+    ]
+    with pytest.raises(NotFound):
+        direct.head(prefix + "a.jpg")
+
+
+def test_delete_gives_up_clearly_when_resets_go_on(
+    faulty: S3Store, direct: S3Store, proxy: FaultProxy, prefix: str
+) -> None:
+    direct.put(prefix + "a.jpg", DATA, content_type="image/jpeg")
+    proxy.add("reset_before", method="POST", times=-1)
+    with pytest.raises(StorageUnavailable, match="did not answer to delete"):
+        faulty.delete(prefix + "a.jpg")
+    assert len(proxy.requests("POST")) == FAST_RETRY.put_attempts
+    assert direct.get(prefix + "a.jpg") == DATA

@@ -3,7 +3,8 @@
 What this adds to obstore:
 
 - Create-only writes are ``PUT`` with ``If-None-Match: *``. obstore retries 5xx answers itself, but not a
-  ``PUT`` whose connection broke, so :meth:`S3Store.put` retries those. When a retried create meets an
+  ``PUT`` (or the ``POST`` a delete is sent as) whose connection broke, so :meth:`S3Store.put` and
+  :meth:`S3Store.delete` retry those. When a retried create meets an
   existing object (the first attempt was stored but its answer was lost) it is a success only if the object
   has the same size and SHA-256 (kept as ``x-amz-meta-sha256``); otherwise :class:`AlreadyExists`.
 - Reads are checked: a body shorter than announced, or whose SHA-256 differs from the recorded one, raises
@@ -163,8 +164,18 @@ class S3Store:
     def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error."""
         validate_key(key)
-        with translated("delete", key, self.where):
-            obstore.delete(self._store, key)
+        attempt = 0
+        while True:
+            try:
+                obstore.delete(self._store, key)
+                return
+            except (BaseError, OSError) as exc:
+                # obstore sends a delete as a bulk-delete POST, which it does not retry when the connection
+                # breaks; a delete is idempotent, so try again (found by the fault-proxy tier).
+                attempt += 1
+                if not is_transport_error(exc) or attempt >= self.retry.put_attempts:
+                    raise translate(exc, "delete", key, self.where) from exc
+                time.sleep(self.retry.pause(attempt))
 
     # --- reading -----------------------------------------------------------------------------------
 
