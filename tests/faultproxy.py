@@ -11,7 +11,8 @@ Faults, each consumed by one request that matches ``method`` and a ``match`` sub
 ``503``           answer ``503 SlowDown`` without contacting the backend
 ``reset_before``  cut the connection (TCP RST) before forwarding: the backend never sees the request
 ``reset_after``   forward, let the backend commit, then cut the connection: the client never hears
-``truncate``      forward, promise the full ``Content-Length``, send half the body, cut the connection
+``truncate``      forward, promise the full ``Content-Length`` of a successful (2xx) answer, send half the
+                  body, cut the connection; an error answer (a 404's XML) passes whole
 ``latency``       sleep ``seconds`` before forwarding
 
 Besides the queue, :meth:`FaultProxy.sprinkle` gives a random fault to a fraction of the requests of one
@@ -224,6 +225,8 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 status, reason, resp_headers = resp.status, resp.reason, resp.getheaders()
             finally:
                 conn.close()
+            if fault == "truncate" and not 200 <= status < 300:
+                fault = "pass"
             proxy._record(self.command, self.path, fault, status)
             if fault == "reset_after":
                 self._reset()

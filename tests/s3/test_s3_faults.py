@@ -191,3 +191,26 @@ def test_delete_gives_up_clearly_when_resets_go_on(
         faulty.delete(prefix + "a.jpg")
     assert len(proxy.requests("POST")) == FAST_RETRY.put_attempts
     assert direct.get(prefix + "a.jpg") == DATA
+
+
+def test_create_meeting_an_object_after_slowdowns_is_already_exists(
+    faulty: S3Store, direct: S3Store, proxy: FaultProxy, prefix: str
+) -> None:
+    # A 503 stores nothing, so a 412 after only 503s means the object was there before this put, even
+    # with the same bytes: AlreadyExists, as without faults (found by the fault-proxy tier).
+    direct.put(prefix + "a.jpg", DATA, content_type="image/jpeg")
+    proxy.add("503", method="PUT", times=2)
+    with pytest.raises(AlreadyExists):
+        faulty.put(prefix + "a.jpg", DATA, content_type="image/jpeg")
+    assert _puts(proxy) == [("503", 503), ("503", 503), ("pass", 412)]
+
+
+def test_listing_cut_off_resumes_after_the_last_key(
+    faulty: S3Store, direct: S3Store, proxy: FaultProxy, prefix: str
+) -> None:
+    keys = [f"{prefix}{i}.jpg" for i in range(5)]
+    for key in keys:
+        direct.put(key, DATA[:100], content_type="image/jpeg")
+    proxy.add("truncate", method="GET", match="list-type")
+    assert [info.key for info in faulty.list(prefix)] == keys
+    assert [fault for _, _, fault, _ in proxy.requests("GET")] == ["truncate", "pass"]
