@@ -59,6 +59,8 @@ def test_nothing_is_lost_under_random_faults(
     seed = int.from_bytes(os.urandom(2), "big")
     with FaultProxy(rgw.address) as proxy:
         proxy.sprinkle(RATE, agent=PICSTORE_AGENT, seed=seed, seconds=0.2)
+        for fault in ("503", "reset_before", "reset_after", "latency"):  # each once, whatever the dice
+            proxy.add(fault, method="PUT", seconds=0.2)
         with _store(make_s3_store(prefix, endpoint=proxy.url, retry=RETRY), tmp_path) as store:
             store.create_tenant("acme")
             with ThreadPoolExecutor(4) as pool:
@@ -66,6 +68,7 @@ def test_nothing_is_lost_under_random_faults(
                     pool.map(lambda data: _attempt(failures, partial(store.put, data, "acme")), uploads)
                 )
             acknowledged: list[Image] = [image for image in done if image is not None]
+            proxy.add("truncate", method="GET", match="/img/")  # the next read of a master
             for image in acknowledged:
                 data = _attempt(failures, partial(store.read, image.id))
                 assert data is None or hashlib.sha256(data).hexdigest() == image.sha256  # never wrong bytes
