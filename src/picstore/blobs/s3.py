@@ -160,7 +160,7 @@ class S3Store:
                 try:
                     meta, attrs = self._head(key)
                 except NotFound:  # deleted since: try the create again
-                    if not attempts.again(exc):
+                    if not attempts.again(exc, vanished=True):
                         raise translate(exc, "put", key, self.where) from exc
                     continue
                 if meta["size"] == len(data) and attrs.get(SHA256_ATTRIBUTE) == digest:

@@ -68,13 +68,14 @@ class Attempts:
     def ambiguous(self) -> bool:
         return self.unanswered > 0
 
-    def again(self, exc: BaseException, *, statuses: bool = True) -> bool:
+    def again(self, exc: BaseException, *, statuses: bool = True, vanished: bool = False) -> bool:
         """Record the failure ``exc``; after a pause, True when another attempt is worth making.
 
         A broken connection is tried ``put_attempts`` times in all; with ``statuses`` (when obstore's own
         retries are off) a busy server's answer is retried ``max_retries`` times within ``retry_timeout``.
+        ``vanished``: a create met an object that was gone when looked at; it counts as a broken attempt.
         """
-        if is_transport_error(exc):
+        if vanished or is_transport_error(exc):
             self.unanswered += 1
             if self.unanswered >= self.policy.put_attempts:
                 return False
