@@ -11,8 +11,13 @@ Faults, each consumed by one request that matches ``method`` and a ``match`` sub
 ``503``           answer ``503 SlowDown`` without contacting the backend
 ``reset_before``  cut the connection (TCP RST) before forwarding: the backend never sees the request
 ``reset_after``   forward, let the backend commit, then cut the connection: the client never hears
-``truncate``      forward, promise the full ``Content-Length``, send half the body, cut the connection
+``truncate``      forward, promise the full ``Content-Length`` of a successful (2xx) answer, send half the
+                  body, cut the connection; an error answer (a 404's XML) passes whole
 ``latency``       sleep ``seconds`` before forwarding
+
+Besides the queue, :meth:`FaultProxy.sprinkle` gives a random fault to a fraction of the requests of one
+client (picked by its ``User-Agent``): the whole S3 test tier runs that way under ``PICSTORE_S3_FAULTS``
+(see tests/s3/conftest.py).
 
 Every request is recorded in :attr:`FaultProxy.log` as ``(method, path, fault or "pass", status)``.
 The proxy binds 127.0.0.1 only; the ``Host`` header is forwarded untouched so SigV4 signatures stay valid.
@@ -21,6 +26,7 @@ The proxy binds 127.0.0.1 only; the ``Host`` header is forwarded untouched so Si
 from __future__ import annotations
 
 import http.client
+import random
 import socket
 import struct
 import threading
@@ -52,12 +58,31 @@ class Rule:
         return self.times != 0 and self.method in (None, method) and self.match in path
 
 
+@dataclass
+class Sprinkle:
+    """Random faults: each request whose User-Agent contains ``agent`` gets one with probability ``rate``."""
+
+    rate: float
+    agent: str
+    faults: tuple[str, ...]
+    seconds: float
+    rng: random.Random
+
+    def draw(self, method: str, agent: str) -> Rule | None:
+        if self.agent not in agent or self.rng.random() >= self.rate:
+            return None
+        # A truncated body needs a body: only GET answers have one.
+        faults = [f for f in self.faults if f != "truncate" or method == "GET"]
+        return Rule(self.rng.choice(faults), None, "", 1, self.rng.uniform(0, self.seconds))
+
+
 class FaultProxy:
     """A threaded reverse proxy on 127.0.0.1 with a queue of faults (see the module docstring)."""
 
     def __init__(self, backend: tuple[str, int], port: int = 0) -> None:
         self.backend = backend
         self.rules: list[Rule] = []
+        self.sprinkled: Sprinkle | None = None
         self.log: list[tuple[str, str, str, int | None]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
@@ -82,6 +107,22 @@ class FaultProxy:
         with self._lock:
             self.rules.append(Rule(fault, method, match, times, seconds))
 
+    def sprinkle(
+        self,
+        rate: float,
+        *,
+        agent: str = "",
+        seed: int = 0,
+        faults: tuple[str, ...] = FAULTS,
+        seconds: float = 0.5,
+    ) -> None:
+        """After the queue: give each request from ``agent`` (a User-Agent substring) one of ``faults``
+        with probability ``rate``, drawn from a generator seeded with ``seed``; latency up to ``seconds``."""
+        if unknown := set(faults) - set(FAULTS):
+            raise ValueError(f"unknown faults {sorted(unknown)}; each one of {FAULTS}")
+        with self._lock:
+            self.sprinkled = Sprinkle(rate, agent, faults, seconds, random.Random(seed))
+
     def clear(self) -> None:
         """Drop every queued fault and the request log."""
         with self._lock:
@@ -93,14 +134,14 @@ class FaultProxy:
         with self._lock:
             return [entry for entry in self.log if method in (None, entry[0])]
 
-    def _take(self, method: str, path: str) -> Rule | None:
+    def _take(self, method: str, path: str, agent: str = "") -> Rule | None:
         with self._lock:
             for rule in self.rules:
                 if rule.matches(method, path):
                     if rule.times > 0:
                         rule.times -= 1
                     return rule
-        return None
+            return self.sprinkled.draw(method, agent) if self.sprinkled else None
 
     def _record(self, method: str, path: str, fault: str, status: int | None) -> None:
         with self._lock:
@@ -156,7 +197,7 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self) -> None:
             body = _read_body(self)
-            rule = proxy._take(self.command, self.path)
+            rule = proxy._take(self.command, self.path, self.headers.get("User-Agent", ""))
             fault = rule.fault if rule else "pass"
             if rule and rule.fault == "latency":
                 time.sleep(rule.seconds)
@@ -184,6 +225,8 @@ def _make_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 status, reason, resp_headers = resp.status, resp.reason, resp.getheaders()
             finally:
                 conn.close()
+            if fault == "truncate" and not 200 <= status < 300:
+                fault = "pass"
             proxy._record(self.command, self.path, fault, status)
             if fault == "reset_after":
                 self._reset()

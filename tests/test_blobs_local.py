@@ -12,7 +12,7 @@ import pytest
 
 from picstore.blobs.base import PutMode
 from picstore.blobs.local import LocalStore
-from picstore.errors import AlreadyExists, ConfigError, InvalidKey, NotFound, StorageError
+from picstore.errors import AlreadyExists, ConfigError, InvalidKey, NotFound, StorageError, StorageFull
 from picstore.testing import BlobStoreConformance
 
 
@@ -128,6 +128,8 @@ def test_disk_full_leaves_nothing(
     monkeypatch.undo()
     assert "disk full" in str(caught.value) and str(root) in str(caught.value)
     assert "S3" in str(caught.value)
+    assert isinstance(caught.value, StorageFull)
+    assert (caught.value.code, caught.value.http_status) == ("storage_full", 507)
     assert not (root / "img/x.jpg").exists()
     assert tmp_files(root) == []
     with pytest.raises(NotFound):
@@ -361,13 +363,13 @@ def test_containment_messages(store: LocalStore, root: Path, outside: Path) -> N
     [
         (
             errno.ENOSPC,
-            "disk full on {root} while trying to write blob 'a.jpg': free space or move blobs to S3 "
-            "(picstore migrate --to s3://bucket/prefix)",
+            "disk full on {root} while trying to write blob 'a.jpg': nothing was stored; try again later "
+            "(operators: free space or move blobs to S3 with picstore migrate --to s3://bucket/prefix)",
         ),
         (
             errno.EDQUOT,
-            "disk full on {root} while trying to write blob 'a.jpg': free space or move blobs to S3 "
-            "(picstore migrate --to s3://bucket/prefix)",
+            "disk full on {root} while trying to write blob 'a.jpg': nothing was stored; try again later "
+            "(operators: free space or move blobs to S3 with picstore migrate --to s3://bucket/prefix)",
         ),
         (
             errno.EACCES,

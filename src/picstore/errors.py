@@ -183,6 +183,13 @@ class StorageUnavailable(StorageError):
     http_status = 503
 
 
+class StorageFull(StorageError):
+    """The blob store is out of space; nothing was stored. Operators: free space or move blobs to S3."""
+
+    code = "storage_full"
+    http_status = 507
+
+
 class IntegrityError(StorageError):
     """Stored bytes do not match their recorded size or hash."""
 

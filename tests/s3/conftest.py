@@ -7,17 +7,26 @@
 - ``S3_ACCESS_KEY`` / ``S3_SECRET_KEY`` (default ``test`` / ``testsecret``): the S3 user.
 
 Every session works in a fresh bucket (``picstore-test-<random>``), removed at the end.
+
+``PICSTORE_S3_FAULTS=RATE[:SEED]`` (e.g. ``0.03`` or ``0.03:7``) runs the tier through the fault proxy
+(tests/faultproxy.py): picstore's S3 client (obstore, told apart by its User-Agent) reaches RGW through a
+proxy that gives each of its requests, with probability RATE, a 503 SlowDown, a reset before or after the
+backend commits, a truncated body or up to 0.3 s of latency. Every test must still pass and
+``test_s3_fault_soak.py`` checks that nothing was lost. ``RGW.endpoint`` is then the proxy; ``RGW.client()``
+and ``RGW.address`` still reach RGW itself, so a test checks what is really stored. The faults given are
+summed up at the end of the run, with the seed that repeats them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,6 +36,7 @@ import httpx
 import pytest
 
 from picstore.blobs.s3 import RetryPolicy, S3Store
+from tests.faultproxy import FaultProxy
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "rgw.sh"
@@ -39,14 +49,23 @@ FAST_RETRY = RetryPolicy(max_retries=3, initial_backoff=0.01, max_backoff=0.05, 
 class RGW:
     """Where the test S3 server is and who to be on it."""
 
+    #: What picstore talks to: the server, or under PICSTORE_S3_FAULTS the fault proxy in front of it.
     endpoint: str
     access_key: str
     secret_key: str
     region: str = "us-east-1"
+    #: The S3 server itself, when ``endpoint`` is a proxy.
+    server: str | None = None
+
+    @property
+    def direct(self) -> str:
+        """The S3 server's own endpoint, past any proxy: for checking what is really stored."""
+        return self.server or self.endpoint
 
     @property
     def address(self) -> tuple[str, int]:
-        parts = urlsplit(self.endpoint)
+        """Host and port of the S3 server itself (never the proxy)."""
+        parts = urlsplit(self.direct)
         return parts.hostname or "127.0.0.1", parts.port or 80
 
     def env(self) -> dict[str, str]:
@@ -65,7 +84,7 @@ class RGW:
 
         return boto3.client(
             "s3",
-            endpoint_url=self.endpoint,
+            endpoint_url=self.direct,
             aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key,
             region_name=self.region,
@@ -101,9 +120,52 @@ def _run(*args: str, timeout: float, env: dict[str, str]) -> None:
         _unavailable(f"`scripts/rgw.sh {' '.join(args)}` failed (exit {proc.returncode}):\n{tail}")
 
 
+#: The agent whose requests the fault proxy troubles: picstore's S3 client (the Rust object_store crate).
+PICSTORE_AGENT = "object_store/"
+#: What the faulty tier's proxy has done, for the summary at the end of the run.
+FAULT_RUNS: list[tuple[str, FaultProxy]] = []
+
+
+def _fault_setting() -> tuple[float, int] | None:
+    value = os.environ.get("PICSTORE_S3_FAULTS", "").strip()
+    if not value:
+        return None
+    rate, _, seed = value.partition(":")
+    try:
+        return float(rate), int(seed) if seed else int.from_bytes(os.urandom(2), "big")
+    except ValueError:
+        raise pytest.UsageError(
+            f"PICSTORE_S3_FAULTS={value!r}: use RATE[:SEED], e.g. 0.03 or 0.03:7"
+        ) from None
+
+
 @pytest.fixture(scope="session")
 def rgw() -> Iterator[RGW]:
-    """A running Ceph RGW: the one at RGW_ENDPOINT, or one started by scripts/rgw.sh for this session."""
+    """A running Ceph RGW (see the module docstring), behind the fault proxy under PICSTORE_S3_FAULTS."""
+    faults = _fault_setting()
+    with _rgw() as server:
+        if faults is None:
+            yield server
+            return
+        rate, seed = faults
+        with FaultProxy(server.address) as proxy:
+            proxy.sprinkle(rate, agent=PICSTORE_AGENT, seed=seed, seconds=0.3)
+            FAULT_RUNS.append((f"PICSTORE_S3_FAULTS={rate}:{seed}", proxy))
+            yield replace(server, endpoint=proxy.url, server=server.endpoint)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for setting, proxy in FAULT_RUNS:
+        log = proxy.requests()
+        given: dict[str, int] = {}
+        for _, _, fault, _ in log:
+            given[fault] = given.get(fault, 0) + 1
+        shown = ", ".join(f"{name} {count}" for name, count in sorted(given.items()))
+        terminalreporter.write_line(f"S3 fault proxy ({setting}): {len(log)} requests: {shown}")
+
+
+@contextlib.contextmanager
+def _rgw() -> Iterator[RGW]:
     server = RGW(
         endpoint=os.environ.get("RGW_ENDPOINT", "http://127.0.0.1:7480").rstrip("/"),
         access_key=os.environ.get("S3_ACCESS_KEY", "test"),

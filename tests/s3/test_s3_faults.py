@@ -31,9 +31,9 @@ def faulty(make_s3_store: StoreFactory, proxy: FaultProxy) -> S3Store:
 
 
 @pytest.fixture
-def direct(make_s3_store: StoreFactory) -> S3Store:
+def direct(make_s3_store: StoreFactory, rgw: RGW) -> S3Store:
     """The same bucket and prefix, reached directly: what is really stored."""
-    return make_s3_store("faults")
+    return make_s3_store("faults", endpoint=rgw.direct)
 
 
 def _puts(proxy: FaultProxy) -> list[tuple[str, int | None]]:
@@ -163,3 +163,54 @@ def test_timeout_is_retried_and_lands_once(
     assert [i.key for i in direct.list(prefix)] == [prefix + "a.jpg"]
     assert direct.get(prefix + "a.jpg") == DATA
     assert len(_puts(proxy)) >= 2
+
+
+@pytest.mark.parametrize("fault", ["reset_before", "reset_after"])
+def test_delete_whose_connection_breaks_is_retried(
+    faulty: S3Store, direct: S3Store, proxy: FaultProxy, prefix: str, fault: str
+) -> None:
+    # obstore sends a delete as a bulk-delete POST and does not retry it itself when the connection
+    # breaks; a delete is idempotent, so the store tries again.
+    direct.put(prefix + "a.jpg", DATA, content_type="image/jpeg")
+    proxy.add(fault, method="POST")
+    faulty.delete(prefix + "a.jpg")
+    assert [(f, status) for _, _, f, status in proxy.requests("POST")] == [
+        (fault, None if fault == "reset_before" else 200),
+        ("pass", 200),
+    ]
+    with pytest.raises(NotFound):
+        direct.head(prefix + "a.jpg")
+
+
+def test_delete_gives_up_clearly_when_resets_go_on(
+    faulty: S3Store, direct: S3Store, proxy: FaultProxy, prefix: str
+) -> None:
+    direct.put(prefix + "a.jpg", DATA, content_type="image/jpeg")
+    proxy.add("reset_before", method="POST", times=-1)
+    with pytest.raises(StorageUnavailable, match="did not answer to delete"):
+        faulty.delete(prefix + "a.jpg")
+    assert len(proxy.requests("POST")) == FAST_RETRY.put_attempts
+    assert direct.get(prefix + "a.jpg") == DATA
+
+
+def test_create_meeting_an_object_after_slowdowns_is_already_exists(
+    faulty: S3Store, direct: S3Store, proxy: FaultProxy, prefix: str
+) -> None:
+    # A 503 stores nothing, so a 412 after only 503s means the object was there before this put, even
+    # with the same bytes: AlreadyExists, as without faults (found by the fault-proxy tier).
+    direct.put(prefix + "a.jpg", DATA, content_type="image/jpeg")
+    proxy.add("503", method="PUT", times=2)
+    with pytest.raises(AlreadyExists):
+        faulty.put(prefix + "a.jpg", DATA, content_type="image/jpeg")
+    assert _puts(proxy) == [("503", 503), ("503", 503), ("pass", 412)]
+
+
+def test_listing_cut_off_resumes_after_the_last_key(
+    faulty: S3Store, direct: S3Store, proxy: FaultProxy, prefix: str
+) -> None:
+    keys = [f"{prefix}{i}.jpg" for i in range(5)]
+    for key in keys:
+        direct.put(key, DATA[:100], content_type="image/jpeg")
+    proxy.add("truncate", method="GET", match="list-type")
+    assert [info.key for info in faulty.list(prefix)] == keys
+    assert [fault for _, _, fault, _ in proxy.requests("GET")] == ["truncate", "pass"]

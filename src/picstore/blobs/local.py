@@ -21,7 +21,7 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from picstore.blobs.base import BlobStore, PutMode, validate_key, validate_prefix
-from picstore.errors import AlreadyExists, ConfigError, InvalidKey, NotFound, StorageError
+from picstore.errors import AlreadyExists, ConfigError, InvalidKey, NotFound, StorageError, StorageFull
 from picstore.formats import content_type_for_key
 from picstore.models import BlobInfo
 
@@ -116,9 +116,9 @@ class LocalStore:
 
     def _error(self, exc: OSError, doing: str) -> StorageError:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return StorageError(
-                f"disk full on {self.root} while trying to {doing}: free space or move blobs to S3 "
-                "(picstore migrate --to s3://bucket/prefix)"
+            return StorageFull(
+                f"disk full on {self.root} while trying to {doing}: nothing was stored; try again later "
+                "(operators: free space or move blobs to S3 with picstore migrate --to s3://bucket/prefix)"
             )
         if exc.errno in (errno.EACCES, errno.EPERM):
             return StorageError(

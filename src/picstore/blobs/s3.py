@@ -2,10 +2,13 @@
 
 What this adds to obstore:
 
-- Create-only writes are ``PUT`` with ``If-None-Match: *``. obstore retries 5xx answers itself, but not a
-  ``PUT`` whose connection broke, so :meth:`S3Store.put` retries those. When a retried create meets an
-  existing object (the first attempt was stored but its answer was lost) it is a success only if the object
-  has the same size and SHA-256 (kept as ``x-amz-meta-sha256``); otherwise :class:`AlreadyExists`.
+- Create-only writes are ``PUT`` with ``If-None-Match: *``, retried by :meth:`S3Store.put` itself (not by
+  obstore), so it knows what each attempt met. A create that meets an existing object after every earlier
+  attempt was answered (a 503 stores nothing) raises :class:`AlreadyExists`; after a broken connection
+  (the attempt may have been stored, its answer lost) it is a success only if the object has the same
+  size and SHA-256 (kept as ``x-amz-meta-sha256``), otherwise :class:`AlreadyExists`.
+- obstore does not retry a ``PUT`` or ``POST`` (a delete is a bulk-delete ``POST``) whose connection
+  broke, nor a listing page whose body is cut off: :meth:`S3Store.delete` retries, a listing resumes.
 - Reads are checked: a body shorter than announced, or whose SHA-256 differs from the recorded one, raises
   instead of returning wrong bytes.
 - Every object carries its Content-Type and ``Cache-Control: public, max-age=31536000, immutable``
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -38,7 +40,8 @@ from picstore.blobs.base import (
     validate_prefix,
 )
 from picstore.blobs.s3_config import ProfileCredentials, S3Options, resolve
-from picstore.blobs.s3_errors import is_transport_error, retries_made, translate, translated
+from picstore.blobs.s3_errors import translate, translated
+from picstore.blobs.s3_retry import Attempts
 from picstore.blobs.s3_retry import RetryPolicy as RetryPolicy
 from picstore.errors import (
     AlreadyExists,
@@ -84,13 +87,17 @@ class S3Store:
         if options.profile and not options.access_key_id:
             provider = ProfileCredentials(options.profile)
         try:
-            self._store = _ObstoreS3(
-                options.bucket,
-                prefix=options.prefix or None,
-                client_options=client,
-                retry_config=self.retry.obstore_retry(),
-                credential_provider=provider,
-                **options.obstore_config(),
+            self._store, self._creates = (
+                _ObstoreS3(
+                    options.bucket,
+                    prefix=options.prefix or None,
+                    client_options=client,
+                    retry_config=retry_config,
+                    credential_provider=provider,
+                    **options.obstore_config(),
+                )
+                # Creates are retried by put() itself, which must know what each attempt met.
+                for retry_config in (self.retry.obstore_retry(), self.retry.obstore_retry(max_retries=0))
             )
         except (BaseError, ValueError) as exc:
             raise ConfigError(f"cannot open {options.where}: {exc}") from exc
@@ -133,38 +140,49 @@ class S3Store:
             "Cache-Control": IMMUTABLE_CACHE_CONTROL,
             SHA256_ATTRIBUTE: digest,
         }
-        attempt = 0
+        attempts = Attempts(self.retry)
+        creating = mode == "create"
         while True:
             try:
                 result = obstore.put(
-                    self._store, key, data, attributes=attributes, mode=mode, chunk_size=MULTIPART_CHUNK
+                    self._creates if creating else self._store,
+                    key,
+                    data,
+                    attributes=attributes,
+                    mode=mode,
+                    chunk_size=MULTIPART_CHUNK,
                 )
                 return BlobInfo(key=key, size=len(data), content_type=content_type, etag=result["e_tag"])
             except AlreadyExistsError as exc:
-                if attempt == 0 and retries_made(exc) == 0:
+                if not attempts.ambiguous:  # every earlier attempt was answered, so stored nothing
                     raise translate(exc, "put", key, self.where) from exc
-                # A retry met an object: ours, if an earlier attempt was stored and only its answer lost.
+                # After a broken connection: ours, if that attempt was stored and only its answer lost.
                 try:
                     meta, attrs = self._head(key)
                 except NotFound:  # deleted since: try the create again
-                    attempt += 1
-                    if attempt >= self.retry.put_attempts:
+                    if not attempts.again(exc, vanished=True):
                         raise translate(exc, "put", key, self.where) from exc
                     continue
                 if meta["size"] == len(data) and attrs.get(SHA256_ATTRIBUTE) == digest:
                     return self._info(key, meta, attrs)
                 raise AlreadyExists(f"blob {key!r} already exists in {self.where}") from exc
             except (BaseError, OSError) as exc:
-                attempt += 1
-                if not is_transport_error(exc) or attempt >= self.retry.put_attempts:
+                if not attempts.again(exc, statuses=creating):
                     raise translate(exc, "put", key, self.where) from exc
-                time.sleep(self.retry.pause(attempt))
 
     def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error."""
         validate_key(key)
-        with translated("delete", key, self.where):
-            obstore.delete(self._store, key)
+        attempts = Attempts(self.retry)
+        while True:
+            try:
+                obstore.delete(self._store, key)
+                return
+            except (BaseError, OSError) as exc:
+                # obstore sends a delete as a bulk-delete POST, which it does not retry when the connection
+                # breaks; a delete is idempotent, so try again (found by the fault-proxy tier).
+                if not attempts.again(exc, statuses=False):
+                    raise translate(exc, "delete", key, self.where) from exc
 
     # --- reading -----------------------------------------------------------------------------------
 
@@ -277,19 +295,28 @@ class S3Store:
         )
 
     def _list(self, directory: str, prefix: str) -> Iterator[BlobInfo]:
-        with translated("list", prefix, self.where):
-            for chunk in obstore.list(self._store, directory or None):
-                for meta in chunk:
-                    key = meta["path"]
-                    if key.startswith(prefix):
-                        yield BlobInfo(
-                            key=key,
-                            size=meta["size"],
-                            # A listing has no content types; picstore's keys end in the format's.
-                            content_type=content_type_for_key(key),
-                            etag=meta["e_tag"],
-                            last_modified=meta["last_modified"],
-                        )
+        # obstore retries a page request that fails, not a page whose body is cut off: resume after the
+        # last key seen (S3 lists in key order).
+        attempts = Attempts(self.retry)
+        last: str | None = None
+        while True:
+            try:
+                for chunk in obstore.list(self._store, directory or None, offset=last):
+                    for meta in chunk:
+                        key = last = meta["path"]
+                        if key.startswith(prefix):
+                            yield BlobInfo(
+                                key=key,
+                                size=meta["size"],
+                                # A listing has no content types; picstore's keys end in the format's.
+                                content_type=content_type_for_key(key),
+                                etag=meta["e_tag"],
+                                last_modified=meta["last_modified"],
+                            )
+                return
+            except (BaseError, OSError) as exc:
+                if not attempts.again(exc, statuses=False):
+                    raise translate(exc, "list", prefix, self.where) from exc
 
     def _check(self, key: str, result: GetResult, data: bytes) -> None:
         # reqwest notices a connection cut before Content-Length and obstore resumes with a Range request;

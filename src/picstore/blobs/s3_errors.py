@@ -69,6 +69,11 @@ def is_transport_error(exc: BaseException) -> bool:
     return isinstance(exc, BaseError | OSError) and http_status(exc) is None
 
 
+def is_transient_status(exc: BaseException) -> bool:
+    """Whether the server answered with a status worth another try later (busy or broken, not refusing)."""
+    return http_status(exc) in _TRANSIENT
+
+
 def summary(exc: BaseException) -> str:
     """A one-line description of a backend error, without obstore's multi-line debug dump."""
     text = str(exc).split("Debug source:", 1)[0].strip()

@@ -65,7 +65,7 @@ _IMAGE_FORM: dict[str, Any] = {
     status_code=201,
     response_model=ImageOut,
     openapi_extra=_IMAGE_FORM,
-    responses=problem_responses(400, 401, 408, 409, 413, 415, 422, 503),
+    responses=problem_responses(400, 401, 408, 409, 413, 415, 422, 503, 507),
     summary="Upload an image",
 )
 async def create_image(

@@ -70,7 +70,7 @@ def create_upload(body: UploadIn, tenant: UploaderDep, uploads: UploadsDep) -> U
     status_code=204,
     response_class=Response,
     openapi_extra=_RECEIVE_FORM,
-    responses=problem_responses(400, 403, 404, 408, 409, 413),
+    responses=problem_responses(400, 403, 404, 408, 409, 413, 503, 507),
     summary="Receive the file of a direct upload (stores other than S3)",
 )
 async def receive_file(upload_id: UploadId, request: Request, uploads: UploadsDep) -> Response:
@@ -115,7 +115,7 @@ async def receive_file(upload_id: UploadId, request: Request, uploads: UploadsDe
     "/{upload_id}/complete",
     status_code=201,
     response_model=ImageOut,
-    responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 503),
+    responses=problem_responses(400, 401, 404, 409, 413, 415, 422, 503, 507),
     summary="Publish a direct upload",
 )
 async def complete_upload(
