@@ -178,3 +178,22 @@ def test_a_callable_tenant_needs_the_model_instance(picstore: ImageStore) -> Non
     ensure_tenant(picstore, "site")
     with pytest.raises(ImproperlyConfigured, match="DirectPictureInput needs its tenant"):
         DirectPictureInput().render("photo", None)
+
+
+def test_the_admin_takes_the_widget_through_formfield_overrides(picstore: ImageStore, rf: Any) -> None:
+    from django.contrib import admin
+    from django.contrib.auth.models import User
+
+    from picstore.contrib.django.fields import PictureField
+
+    class DirectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+        formfield_overrides = {PictureField: {"widget": DirectPictureInput}}
+
+    request = rf.get("/admin/listings/listing/add/")
+    request.user = User.objects.create_superuser("admin", "a@example.test", "pw-for-tests")
+    form = DirectAdmin(Listing, admin.site).get_form(request)(instance=Listing(owner="bakery"))
+    assert isinstance(form.fields["photo"].widget, DirectPictureInput)
+    assert isinstance(form.fields["logo"].widget, DirectPictureInput)
+    assert "/pictures/static/picstore-direct.js" in str(form.media)
+    token = _widget(str(form["logo"]))["token"]
+    assert picstore.access.uploader(token).slug == "logos"  # type: ignore[union-attr]
