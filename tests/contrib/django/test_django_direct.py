@@ -14,12 +14,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from picstore import ImageStore
+from picstore.contrib.django.conf import get_store
 from picstore.contrib.django.direct import DirectPictureInput
 from picstore.contrib.django.fields import StoredPicture
 from picstore.contrib.django.forms import PictureFormField
 from picstore.contrib.pictures import ensure_tenant
 from tests.contrib.corpus_files import ACCEPTED, corpus_file
 from tests.contrib.django.listings.models import Listing
+from tests.contrib.django.test_django import DATABASES
 from tests.helpers import make_jpeg
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +94,14 @@ def test_widget_renders_the_file_input_the_token_and_the_script(picstore: ImageS
     assert picstore.access.uploader(logo["token"]).slug == "logos"  # type: ignore[union-attr]
 
 
-def test_the_form_takes_a_direct_uploads_id_and_saves_its_picture(picstore: ImageStore) -> None:
+@pytest.mark.parametrize("db", DATABASES)
+def test_the_form_takes_a_direct_uploads_id_and_saves_its_picture(
+    db: str, picstore: ImageStore, settings: Any, request: pytest.FixtureRequest
+) -> None:
+    if db == "pg":  # PostgreSQL for Django's rows and for picstore's catalog alike
+        settings.PICSTORE = {**settings.PICSTORE, "DATABASE": request.getfixturevalue("pg_url")}
+        picstore = get_store()
+        assert picstore.engine.dialect.name == "postgresql"
     client = Client()
     widget = _widget(str(DirectListingForm(instance=Listing(owner="bakery"))["photo"]))
     upload_id, image = _direct_upload(client, widget, corpus_file(ACCEPTED).read_bytes())
@@ -102,9 +111,10 @@ def test_the_form_takes_a_direct_uploads_id_and_saves_its_picture(picstore: Imag
         {"name": "Bakery", "owner": "bakery", "photo-upload": upload_id}, {}, instance=Listing(owner="bakery")
     )
     assert form.is_valid(), form.errors
-    listing = form.save()
+    listing = form.save(commit=False)
+    listing.save(using=db)
     assert isinstance(listing.photo, StoredPicture) and listing.photo.id == image["id"]
-    assert Listing.objects.get(pk=listing.pk).photo.id == image["id"]  # type: ignore[union-attr]
+    assert Listing.objects.using(db).get(pk=listing.pk).photo.id == image["id"]  # type: ignore[union-attr]
     assert [i.id for i in picstore.list("bakery").items] == [image["id"]]  # no second copy
     # Another field's error: the form comes back with the upload kept and shown.
     again = DirectListingForm(
@@ -116,7 +126,9 @@ def test_the_form_takes_a_direct_uploads_id_and_saves_its_picture(picstore: Imag
     assert f'src="{listing.photo.url("thumb", "jpeg")}"' in html
     # Editing without a new picture keeps the one there.
     edit = DirectListingForm({"name": "B2", "owner": "bakery"}, {}, instance=listing)
-    assert edit.is_valid() and edit.save().photo.id == image["id"]  # type: ignore[union-attr]
+    assert edit.is_valid()
+    edit.save(commit=False).save(using=db)
+    assert Listing.objects.using(db).get(pk=listing.pk).photo.id == image["id"]  # type: ignore[union-attr]
 
 
 def test_forged_or_unfinished_upload_ids_are_form_errors(picstore: ImageStore) -> None:
