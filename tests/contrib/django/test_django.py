@@ -152,6 +152,14 @@ def test_template_tag_renders_picture_and_every_url_serves(picstore: ImageStore)
     for url in urls:
         assert hashlib.sha256(_fetch(client, url)).hexdigest() in known
 
+    first = Listing.objects.order_by("id").first()
+    assert first is not None
+    first.name = "Bob's <shop>"
+    tpl = Template('{% load picstore %}{% picture l.photo "card" alt=l.name loading="eager" %}')
+    rendered = tpl.render(Context({"l": first}))
+    assert "<shop>" not in rendered  # escaped, like every value in the tag
+    img = PictureTags.parse(rendered).tags[2][1]
+    assert (img["alt"], img["loading"]) == ("Bob's <shop>", "eager")
     tpl = Template('{% load picstore %}[{% picture l.logo %}][{% srcset l.photo "webp" %}]')
     out = tpl.render(Context({"l": Listing.objects.first()}))
     assert out.startswith("[][/pictures/b/var/")
