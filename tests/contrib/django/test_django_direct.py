@@ -166,6 +166,28 @@ def test_forged_or_unfinished_upload_ids_are_form_errors(picstore: ImageStore) -
     assert not form.is_valid() and form.errors.as_data()["photo"][0].code == "contradiction"
 
 
+def test_a_required_field_that_comes_back_with_its_upload_does_not_ask_for_a_file(
+    picstore: ImageStore,
+) -> None:
+    class Named(forms.Form):
+        name = forms.CharField()
+        logo = PictureFormField(direct=True, tenant="logos")
+
+    fresh = str(Named()["logo"])
+    assert 'data-required="1"' in fresh and re.search(r'<input type="file"[^>]* required', fresh)
+    upload_id, _ = _direct_upload(Client(), _widget(fresh), make_jpeg(300, 200))
+    back = Named({"name": "", "logo-upload": upload_id}, {})
+    assert not back.is_valid() and list(back.errors) == ["name"]
+    html = str(back["logo"])
+    assert 'data-required="1"' in html and f'value="{upload_id}"' in html
+    assert re.search(r'<input type="file"[^>]*>', html) and not re.search(
+        r'<input type="file"[^>]* required', html
+    )
+    done = Named({"name": "Logo", "logo-upload": upload_id}, {})
+    assert done.is_valid(), done.errors
+    assert picstore.get(done.cleaned_data["logo"].id, "logos").width == 300
+
+
 def test_without_the_script_the_same_field_takes_the_file(picstore: ImageStore) -> None:
     form = DirectListingForm(
         {"name": "Bakery", "owner": "bakery"}, {"photo": SimpleUploadedFile("p.jpg", make_jpeg(400, 300))}

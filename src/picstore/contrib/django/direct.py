@@ -24,6 +24,7 @@ from django import forms
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.forms.widgets import FILE_INPUT_CONTRADICTION
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from picstore.access import Ttl
 from picstore.contrib.django.conf import get_store
@@ -108,13 +109,18 @@ class DirectPictureInput(PictureInput):
                 status = "The picture is uploaded; it is saved with the form."
             except ValidationError:
                 pending = None
+        required = bool((attrs or {}).get("required"))
+        if pending is not None:
+            # The picture is there already: an empty file input must not stop the form being sent.
+            attrs = {**(attrs or {}), "required": False}
         file_input = super().render(name, None if pending is not None else value, attrs, renderer)
         return format_html(
-            '<div class="picstore-direct" data-picstore-direct data-endpoint="{}" data-token="{}">'
+            '<div class="picstore-direct" data-picstore-direct data-endpoint="{}" data-token="{}"{}>'
             '{}{}<input type="hidden" name="{}" value="{}" data-picstore-upload-id>'
             '<output class="picstore-direct-status" aria-live="polite">{}</output></div>',
             store.url_builder.base_url,
             store.upload_token(tenant, self.ttl),
+            mark_safe(' data-required="1"') if required else "",  # a constant
             preview,
             file_input,
             self.hidden_name(name),

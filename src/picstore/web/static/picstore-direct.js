@@ -35,7 +35,8 @@
     if (!input || !hidden || box.dataset.picstoreReady) return
     box.dataset.picstoreReady = '1'
     var endpoint = (box.dataset.endpoint || '').replace(/\/+$/, '')
-    var required = input.required
+    // Whether the field needs a picture (the server drops the attribute when the form comes back with one).
+    var required = input.required || box.dataset.required === '1'
     var running = null
 
     function say (text, state) {
