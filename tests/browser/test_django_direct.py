@@ -14,7 +14,7 @@ import pytest
 from tests.contrib.corpus_files import ACCEPTED, REFUSED, corpus_file
 from tests.contrib.test_examples import django_listing
 from tests.s3.conftest import RGW, bucket, rgw  # noqa: F401  (the session's S3 server and bucket fixtures)
-from tests.s3.test_examples_s3 import _one_setting
+from tests.s3.test_examples_s3 import s3_example_env
 
 
 @pytest.fixture(params=["file", pytest.param("s3", marks=pytest.mark.s3)])
@@ -24,7 +24,7 @@ def example(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
     if request.param == "s3":
         rgw: RGW = request.getfixturevalue("rgw")
         bucket = request.getfixturevalue("bucket")
-        _, env = _one_setting(rgw, bucket)
+        _, env = s3_example_env(rgw, bucket)
         bucket_url = f"{rgw.endpoint}/{bucket}"
     with django_listing(tmp_path, env) as client:
         yield str(client.base_url).rstrip("/"), bucket_url

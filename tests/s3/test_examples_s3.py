@@ -17,7 +17,7 @@ from tests.s3.conftest import RGW, s3_settings
 pytestmark = pytest.mark.s3
 
 
-def _one_setting(rgw: RGW, bucket: str) -> tuple[str, dict[str, str]]:
+def s3_example_env(rgw: RGW, bucket: str) -> tuple[str, dict[str, str]]:
     """A fresh prefix in the bucket, set up as `picstore s3 setup` does, and the environment that points an
     example at it: ``PICSTORE_STORAGE`` plus where the S3 server is and who to be on it."""
     prefix = f"listing-{uuid.uuid4().hex[:8]}"
@@ -36,7 +36,7 @@ def _one_setting(rgw: RGW, bucket: str) -> tuple[str, dict[str, str]]:
 
 @pytest.mark.parametrize("run", [run_flask_listing, run_django_listing], ids=["flask", "django"])
 def test_example_on_s3(run: Callable[..., set[str]], tmp_path: Path, rgw: RGW, bucket: str) -> None:
-    prefix, env = _one_setting(rgw, bucket)
+    prefix, env = s3_example_env(rgw, bucket)
     urls = run(tmp_path, env)
     assert all(u.startswith(f"{rgw.endpoint}/{bucket}/{prefix}/var/") for u in urls), urls
     stored = rgw.client().list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/").get("Contents", [])
