@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,6 +54,8 @@ RECEIVE_PATH = "/v1/uploads/{upload_id}/file"
 #: finds the image it made.
 SWEEP_GRACE_SECONDS = 3600
 _IDEMPOTENCY_PREFIX = "upload:"
+#: What :func:`~picstore.keys.new_id` makes: checked before a client's upload id reaches the catalog.
+_UPLOAD_ID = re.compile(r"[a-z2-7]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,32 @@ class DirectUploads:
         self.catalog.complete(record.id, image.id)
         incoming.delete(record.key)
         return image
+
+    def completed(self, upload_id: str, tenant: TenantRef) -> Image:
+        """The image that ``tenant``'s finished upload ``upload_id`` became: how an application checks the
+        upload id a browser hands it (a form whose file went straight to the bucket) before using it.
+
+        An unknown id, another tenant's upload, an upload forgotten since it expired, or an image deleted
+        since, is NotFound; an upload whose ``complete`` has not run (nothing checked, nothing published)
+        is Conflict. Only ids picstore itself made can pass, so a forged one is refused here.
+        """
+        owner: Tenant = self.store.tenant(tenant)
+        gone = NotFound(
+            f"no upload {upload_id[:64]!r} (uploads are forgotten once they expire): upload the picture again"
+        )
+        if _UPLOAD_ID.fullmatch(upload_id) is None:
+            raise gone
+        try:
+            record = self.catalog.get(upload_id)
+        except NotFound:
+            raise gone from None
+        if record.tenant_id != owner.id:
+            raise gone
+        if record.image_id is None:
+            raise Conflict(
+                f"upload {upload_id} is not complete (its picture was not checked): upload the picture again"
+            )
+        return self.store.get(record.image_id, owner)
 
     def sweep(self, grace_seconds: float = SWEEP_GRACE_SECONDS, limit: int = 100) -> int:
         """Forget uploads expired more than ``grace_seconds`` ago and delete what they left; returns how many.

@@ -103,12 +103,27 @@ def test_flask_listing(tmp_path: Path) -> None:
     assert (tmp_path / "picstore-data" / "picstore.db").is_file()  # the embedded default
 
 
-def test_django_listing(tmp_path: Path) -> None:
+@contextmanager
+def django_listing(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[httpx.Client]:
+    """The Django example as its README runs it (``migrate``, then ``runserver``), with ``env`` added."""
     manage = str(EXAMPLES / "django_listing" / "manage.py")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PICSTORE_", "DJANGO_"))}
-    subprocess.run([sys.executable, manage, "migrate", "-v0"], cwd=tmp_path, env=env, check=True)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PICSTORE_", "DJANGO_"))}
+    subprocess.run(
+        [sys.executable, manage, "migrate", "-v0"], cwd=tmp_path, env=clean | (env or {}), check=True
+    )
     port = free_port()
     cmd = [sys.executable, manage, "runserver", f"127.0.0.1:{port}", "--noreload"]
-    with _server(cmd, tmp_path, port) as client:
-        _use_the_site(client, "/", "picture", "/l/bobs-bakery/edit", "/l/bobs-bakery")
+    with _server(cmd, tmp_path, port, env) as client:
+        yield client
+
+
+def run_django_listing(tmp_path: Path, env: dict[str, str] | None = None) -> set[str]:
+    """Run the Django example (with ``env`` added), use it through its forms; the image URLs it shows."""
+    with django_listing(tmp_path, env) as client:
+        return _use_the_site(client, "/", "picture", "/l/bobs-bakery/edit", "/l/bobs-bakery")
+
+
+def test_django_listing(tmp_path: Path) -> None:
+    urls = run_django_listing(tmp_path)
+    assert all(u.startswith("/pictures/b/") for u in urls)  # served by the example itself
     assert (tmp_path / "picstore-data" / "picstore.db").is_file()

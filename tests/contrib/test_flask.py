@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +13,9 @@ from flask import Flask, render_template_string, request
 from picstore import ImageStore
 from picstore.contrib.flask import Picstore
 from picstore.contrib.pictures import Refusal
-from picstore.errors import ConfigError
+from picstore.errors import ConfigError, NotFound
 from tests.contrib.corpus_files import ACCEPTED, REFUSED, PictureTags, corpus_file
+from tests.helpers import make_jpeg
 
 PAGE = """{% for p in pics %}{{ picture(p, "card", sizes="(max-width: 600px) 100vw, 600px") }}{% endfor %}"""
 
@@ -122,3 +124,45 @@ def test_mount_none_leaves_serving_to_someone_else(tmp_path: Path) -> None:
     assert url.startswith("http://img.example.test/b/")
     assert app.test_client().get("/pictures/b/" + url.split("/b/", 1)[1]).status_code == 404
     ext.store.close()
+
+
+def test_init_app_in_an_application_factory_keeps_each_apps_store(tmp_path: Path) -> None:
+    """One ``Picstore()`` made before the apps (a factory's extensions module), ``init_app`` per app: each
+    request uses its own app's store, settings and tenant, and each mount serves its own pictures."""
+    ext = Picstore()
+    with pytest.raises(RuntimeError, match="init_app"):
+        _ = ext.store
+
+    def create_app(name: str) -> Flask:
+        app = Flask(name)
+        app.config.update(
+            PICSTORE_STORAGE=(tmp_path / name / "blobs").as_uri(),
+            PICSTORE_DATABASE=f"sqlite:///{tmp_path / name}.db",
+            PICSTORE_TENANT=f"{name}-site",
+        )
+        ext.init_app(app)
+
+        @app.post("/upload")
+        def upload() -> tuple[dict[str, str], int]:
+            saved = ext.save(request.files.get("photo"))  # the tenant: this app's PICSTORE_TENANT
+            return ({"id": saved.id, "url": ext.store.url(saved.id)}, 201) if saved else ({}, 422)
+
+        return app
+
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one, two = create_app("one"), create_app("two")
+    ids = {}
+    for app, colour in ((one, (200, 30, 30)), (two, (30, 30, 200))):
+        photo = io.BytesIO(make_jpeg(400, 300, colour))  # different bytes: a content address each
+        resp = app.test_client().post("/upload", data={"photo": (photo, "shop.jpg")})
+        assert resp.status_code == 201
+        ids[app.name] = resp.json
+    assert one.extensions["picstore"].get(ids["one"]["id"], "one-site")  # type: ignore[index]
+    assert two.extensions["picstore"].get(ids["two"]["id"], "two-site")  # type: ignore[index]
+    with pytest.raises(NotFound):
+        one.extensions["picstore"].get(ids["two"]["id"])  # type: ignore[index]
+    assert one.test_client().get(ids["one"]["url"]).status_code == 200  # type: ignore[index]
+    assert one.test_client().get(ids["two"]["url"]).status_code == 404  # type: ignore[index]
+    for app in (one, two):
+        app.extensions["picstore"].close()

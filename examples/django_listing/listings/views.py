@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 
 from listings.models import Listing, Photo
+from picstore.contrib.django.direct import DirectPictureInput
 from picstore.contrib.django.fields import prefetch_pictures
 
 
@@ -12,6 +13,8 @@ class PhotoForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Photo
         fields = ("picture", "alt")
+        # The browser sends the file straight to the bucket (without JavaScript: with the form).
+        widgets = {"picture": DirectPictureInput}
 
 
 def index(request: HttpRequest) -> HttpResponse:

@@ -70,7 +70,7 @@ def verify(
 
 def _live(store: ImageStore, key: str) -> bool:
     try:
-        store.catalog.blob(key, live=True)
+        store.catalog.blobs.get(key, live=True)
     except NotFound:
         return False
     return True

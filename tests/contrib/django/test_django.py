@@ -23,7 +23,7 @@ from picstore.contrib.django.storage import PicstoreStorage
 from picstore.errors import ImageRejected, NotFound
 from tests.contrib.corpus_files import ACCEPTED, REFUSED, PictureTags, corpus_file
 from tests.contrib.django.conftest import PG_UP
-from tests.contrib.django.listings.models import Document, Listing
+from tests.contrib.django.listings.models import Document, Listing, Scan
 from tests.helpers import make_jpeg
 
 DATABASES = [
@@ -152,6 +152,14 @@ def test_template_tag_renders_picture_and_every_url_serves(picstore: ImageStore)
     for url in urls:
         assert hashlib.sha256(_fetch(client, url)).hexdigest() in known
 
+    first = Listing.objects.order_by("id").first()
+    assert first is not None
+    first.name = "Bob's <shop>"
+    tpl = Template('{% load picstore %}{% picture l.photo "card" alt=l.name loading="eager" %}')
+    rendered = tpl.render(Context({"l": first}))
+    assert "<shop>" not in rendered  # escaped, like every value in the tag
+    img = PictureTags.parse(rendered).tags[2][1]
+    assert (img["alt"], img["loading"]) == ("Bob's <shop>", "eager")
     tpl = Template('{% load picstore %}[{% picture l.logo %}][{% srcset l.photo "webp" %}]')
     out = tpl.render(Context({"l": Listing.objects.first()}))
     assert out.startswith("[][/pictures/b/var/")
@@ -284,3 +292,35 @@ def test_the_api_answers_through_the_django_mount(picstore: ImageStore) -> None:
         answer = client.get(path)
         assert answer.status_code == status
         assert b"".join(answer.streaming_content)  # type: ignore[attr-defined]  # read, as a server would
+
+
+@pytest.mark.django_db
+def test_storage_meets_djangos_requirements_for_custom_storages(picstore: ImageStore, tmp_path: Any) -> None:
+    """What Django's "How to write a custom storage class" asks, and its ImageField and FieldFile using it."""
+    from django.core.files import File
+
+    # Instantiable without arguments; deconstructible, so migrations can write it out.
+    assert PicstoreStorage().tenant is None
+    assert PicstoreStorage(tenant="files").deconstruct() == (
+        "picstore.contrib.django.storage.PicstoreStorage",
+        (),
+        {"tenant": "files"},
+    )
+    # An ImageField: Django reads the dimensions back through the storage (the stored, cleaned picture's).
+    path = tmp_path / "scan.jpg"
+    path.write_bytes(make_jpeg(640, 480))
+    scan = Scan()
+    with path.open("rb") as fh:
+        scan.image.save("scans/scan.jpg", File(fh), save=True)
+    stored = picstore.get(scan.image.name.split(".")[0], "files")
+    reloaded = Scan.objects.get(pk=scan.pk)
+    assert (reloaded.width, reloaded.height) == (stored.width, stored.height) == (640, 480)
+    assert (reloaded.image.width, reloaded.image.height) == (640, 480)
+    assert reloaded.image.size == stored.bytes and reloaded.image.url == picstore.url(stored.id)
+    with reloaded.image.open("rb") as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == stored.sha256
+    # FieldFile.delete goes through Storage.delete: the picture is gone.
+    reloaded.image.delete(save=True)
+    assert not reloaded.image and Scan.objects.get(pk=scan.pk).image.name == ""
+    with pytest.raises(NotFound):
+        picstore.get(stored.id)

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
 from picstore.contrib.django.fields import PictureField, prefetch_pictures
-from picstore.contrib.django.forms import thumbnail
+from picstore.contrib.django.widgets import thumbnail
 
 __all__ = ["PictureAdminMixin", "thumbnail_column"]
 

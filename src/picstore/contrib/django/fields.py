@@ -185,8 +185,12 @@ class PictureField(_CharField):
         if widget is None or not issubclass(kind, FileInput):
             # The admin offers CharField's text input (this is a CharField in the database): a file it is.
             kwargs["widget"] = PictureInput
+        kwargs.setdefault("form_class", PictureFormField)
+        if issubclass(kwargs["form_class"], PictureFormField):
+            # Direct uploads need the tenant when the form is shown: the form field asks this field.
+            kwargs.setdefault("tenant", self.tenant_for)
         # Field's, not CharField's: a file field takes no max_length or empty_value.
-        return models.Field.formfield(self, **{"form_class": PictureFormField, **kwargs})
+        return models.Field.formfield(self, **kwargs)
 
     def value_to_string(self, obj: models.Model) -> str:
         value = self.value_from_object(obj)

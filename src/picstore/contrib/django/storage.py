@@ -22,6 +22,24 @@ from picstore.errors import NotFound
 from picstore.models import EXTENSIONS, Image
 
 
+class _StoredFile(File):  # type: ignore[type-arg]
+    """A stored picture's bytes, opened again from picstore after a close: Django's ``ImageField`` reads
+    the dimensions and closes the file, ``FieldFile.open`` reopens it (a plain ``File`` needs a path)."""
+
+    def __init__(self, image_id: str, name: str) -> None:
+        super().__init__(get_store().open(image_id), name=name)
+        self.image_id = image_id
+
+    def open(self, mode: str | None = None, *args: Any, **kwargs: Any) -> _StoredFile:
+        if mode is not None and mode.strip("rbt"):
+            raise ValueError("pictures in picstore are immutable: save a new one instead")
+        if self.closed:
+            self.file = get_store().open(self.image_id)
+        else:
+            self.seek(0)
+        return self
+
+
 @deconstructible
 class PicstoreStorage(Storage):
     """Images in picstore. ``tenant`` defaults to ``settings.PICSTORE["TENANT"]``."""
@@ -46,8 +64,7 @@ class PicstoreStorage(Storage):
     def _open(self, name: str, mode: str = "rb") -> File[Any]:
         if "w" in mode or "a" in mode or "+" in mode:
             raise ValueError("pictures in picstore are immutable: save a new one instead")
-        image = self._image(name)
-        return File(get_store().open(image.id), name=name)
+        return _StoredFile(self._image(name).id, name)
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         # Every save makes a new id, so any name is available; the id decides the stored name.

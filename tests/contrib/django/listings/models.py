@@ -30,3 +30,16 @@ class Document(models.Model):
 
     class Meta:
         app_label = "listings"
+
+
+class Scan(models.Model):
+    """Django's ImageField on the Storage: its dimensions are read back through the storage."""
+
+    image = models.ImageField(
+        storage=PicstoreStorage(tenant="files"), width_field="width", height_field="height"
+    )
+    width = models.IntegerField(null=True)
+    height = models.IntegerField(null=True)
+
+    class Meta:
+        app_label = "listings"
