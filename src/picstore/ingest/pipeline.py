@@ -136,7 +136,7 @@ def _render_variants(up: _Upload) -> None:
             for fmt in up.options.variant_formats:
                 encoding = encoding_for(fmt, up.options, quality=made.spec.quality)
                 # Only WebP is both animated and displayed everywhere; other formats get the still.
-                pixels = made.image if fmt == "webp" else made.still
+                pixels = made.image if fmt in budget.ANIMATED_FORMATS else made.still
                 # The key digest covers geometry and encoder parameters: a new quality, a new URL.
                 key_spec = ",".join(
                     filter(None, (replace(made.spec, quality=None).canonical, encoding.params))
