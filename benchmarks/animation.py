@@ -16,7 +16,9 @@ faster than the frames. This measures it, and the fix (``ingest.decode.frame_cac
      decoded once into memory, then for the master and each preset ``thumbnail_image`` + animated
      WebP save (same quality and effort), and a JPEG of the first frame per preset. It holds every
      frame in memory (picstore streams), so it is the cost floor of the work, not a design to copy.
-3. For each contestant and input kind: seconds per frame at each count, the growth exponent (slope
+3. The root cause alone: decode + shrink to 200 px frames of a streamed GIF, with and without the cache;
+   and a 12 MP still JPEG's CPU per planned pixel, to compare the budget's units across kinds.
+4. For each contestant and input kind: seconds per frame at each count, the growth exponent (slope
    of log time against log frames; 1.0 is linear), the ratio to the anchor, and the work the budget
    plans for the upload (``ingest.budget.planned_work``) as ns of CPU per planned pixel: when the
    budget agrees with the real cost, that number stays flat as the frames grow.
@@ -28,6 +30,7 @@ Usage: .venv/bin/python benchmarks/animation.py [--frames 5,10,20,40] [--sizes 1
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import math
 import statistics
@@ -46,12 +49,14 @@ sys.path.insert(0, str(ROOT / "src"))
 from picstore import ImageStore  # noqa: E402
 from picstore.ingest import decode  # noqa: E402
 from picstore.ingest.budget import planned_work  # noqa: E402
-from picstore.ingest.headers import read_header  # noqa: E402
+from picstore.ingest.headers import Header, read_header  # noqa: E402
 from picstore.ingest.libvips import ensure_ready  # noqa: E402
+from picstore.ingest.normalize import normalize  # noqa: E402
 from picstore.ingest.options import IngestOptions  # noqa: E402
 from picstore.ingest.sniff import sniff  # noqa: E402
 from picstore.settings import load_settings  # noqa: E402
-from picstore.variants.spec import parse_spec  # noqa: E402
+from picstore.variants.render import resize_exact  # noqa: E402
+from picstore.variants.spec import VariantSpec, parse_spec  # noqa: E402
 
 BIG = 10**13
 
@@ -181,6 +186,45 @@ def main() -> None:
                         counts = sorted(points)
                         slope = exponent(counts, [points[c] for c in counts])
                         print(f"  growth exponent {name:>9}: {slope:.2f}  (frames {counts[0]}..{counts[-1]})")
+            resize_only(frame_counts, size)
+        still_reference(store, options, presets)
+
+
+def resize_only(frame_counts: list[int], size: int) -> None:
+    """The root cause alone: a GIF strip decoded as a stream and shrunk to 200 px frames (the thumb's
+    resize), CPU per frame with and without the frame cache."""
+    print(f"\nGIF {size}x{size} -> 200x200 frames, decode + resize only (CPU s/frame)")
+    points: dict[str, dict[int, float]] = {"frame cache": {}, "no cache": {}}
+    for n in frame_counts:
+        data = flat_animation(n, size, "gif")
+        header = read_header(data, "gif")
+        for name, cache in (("frame cache", True), ("no cache", False)):
+            points[name][n] = timed(functools.partial(shrink, data, header, cache))[0]
+        print(f"{n:>6} frames  " + "  ".join(f"{k} {v[n] / n:.3f}" for k, v in points.items()))
+    for name, by_n in points.items():
+        if len(by_n) >= 2:
+            counts = sorted(by_n)
+            print(f"  growth exponent {name:>11}: {exponent(counts, [by_n[c] for c in counts]):.2f}")
+
+
+def shrink(data: bytes, header: Header, cache: bool) -> None:
+    if cache:
+        strip = decode.load(data, header, sequential=True)
+    else:
+        strip = pyvips.Image.gifload_buffer(data, n=-1, access="sequential", fail_on="error")
+    resize_exact(normalize(strip, animated=True), (200, 200)).avg()  # as the pipeline does
+
+
+def still_reference(store: ImageStore, options: IngestOptions, presets: dict[str, VariantSpec]) -> None:
+    """CPU per planned pixel of a 12 MP still JPEG, for comparison with the animations' ns/px."""
+    noise = pyvips.Image.gaussnoise(4000, 3000, sigma=30, mean=128).cast("uchar")
+    photo = noise.bandjoin([noise.rot180(), noise.flip("horizontal")]).copy(interpretation="srgb")
+    data = photo.jpegsave_buffer(Q=85)
+    planned = planned_work(read_header(data, "jpeg"), options, presets)
+    store.put(data, "bench")  # warm
+    cpu = min(timed(lambda: store.put(data, "bench"))[0] for _ in range(3))
+    per_pixel = cpu / planned * 1e9
+    print(f"\nstill 12 MP JPEG: {cpu:.3f} s CPU, planned {planned / 1e6:.0f} MP, {per_pixel:.1f} ns/px")
 
 
 def measure(
