@@ -89,10 +89,10 @@ def _files(root: Path) -> set[str]:
 
 
 def _assert_nothing_half_written(store: ImageStore, root: Path) -> None:
-    assert store.catalog.count_images() == 0
+    assert store.catalog.images.count() == 0
     files = _files(root)
     assert not [f for f in files if f.startswith(".tmp/")], "a temp file was left behind"
-    rows = {loc.key: loc for loc in store.catalog.blobs_in()}
+    rows = {loc.key: loc for loc in store.catalog.blobs.walk()}
     assert files <= set(rows), "bytes gc cannot see"
     for key in files:  # whatever was published is whole
         assert (root / key).stat().st_size == rows[key].size
@@ -119,7 +119,7 @@ def test_put_on_a_full_disk_stores_nothing_and_recovers(disk: Disk, tmp_path: Pa
         _assert_nothing_half_written(store, root)
         # gc takes what the failed upload left (an orphan master, reservation rows) and nothing else.
         store.gc(0)
-        assert _files(root) == set() and list(store.catalog.blobs_in()) == []
+        assert _files(root) == set() and list(store.catalog.blobs.walk()) == []
 
         disk.free()
         image = store.put(data, "acme")  # the same process, no restart
@@ -180,5 +180,5 @@ def test_direct_upload_on_a_full_disk(disk: Disk, tmp_path: Path) -> None:
         disk.free()
         done = complete()
         assert done.status_code == 201, done.text
-        assert _files(incoming) == set() and store.catalog.count_images() == 1
+        assert _files(incoming) == set() and store.catalog.images.count() == 1
         assert verify(store).ok

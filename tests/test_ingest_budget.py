@@ -46,9 +46,34 @@ def test_planned_work_of_a_still_photo() -> None:
 def test_planned_work_of_an_animation_counts_frames_only_where_they_are_encoded() -> None:
     header = Header("gif", 1000, 1000, frames=10)
     per_frame = 1000 * 1000
-    # Decoded: 10 frames. Master: 10 frames. Each preset: WebP keeps 10 frames, JPEG gets one still.
-    variants = (1000 * 1000 + 640 * 640 + 200 * 200) * 11
-    assert planned_work(header, IngestOptions(), PRESETS) == 10 * per_frame * 2 + variants
+    # Encoded: the master and each preset's WebP keep 10 frames, two encodes each (libwebp's animation
+    # encoder); each JPEG gets one still.
+    encoded = (
+        (per_frame + 640 * 640 + 200 * 200) * 10 * 2
+        + per_frame * 10 * 2
+        + (1000 * 1000 + 640 * 640 + 200 * 200)
+    )
+    # Decoded: all 10 frames once for the master and once per animated WebP variant (the GIF is a
+    # stream), and the first frame once per JPEG still.
+    decoded = per_frame * (10 * 4 + 3)
+    assert planned_work(header, IngestOptions(), PRESETS) == decoded + encoded
+
+
+def test_an_animation_held_in_memory_is_decoded_once() -> None:
+    # APNG frames are decoded by Pillow into memory: one decode, whatever the outputs.
+    gif = planned_work(Header("gif", 100, 100, frames=5), IngestOptions(), PRESETS)
+    apng = planned_work(Header("png", 100, 100, frames=5, animation=True), IngestOptions(), PRESETS)
+    assert gif - apng == 100 * 100 * (5 * 3 + 3)
+
+
+@pytest.mark.parametrize("fmt", ["gif", "webp", "png"])
+def test_planned_work_grows_linearly_in_the_frames(fmt: str) -> None:
+    def work(frames: int) -> int:
+        return planned_work(Header(fmt, 1600, 1600, frames=frames, animation=True), IngestOptions(), PRESETS)
+
+    step = work(3) - work(2)
+    assert step > 0
+    assert [work(n + 1) - work(n) for n in (5, 40, 149)] == [step] * 3
 
 
 def test_max_side_caps_the_master_in_the_estimate() -> None:

@@ -40,8 +40,9 @@ def test_the_refusal_says_what_and_how_much() -> None:
         "Upload fewer frames or a smaller image."
     )
     with pytest.raises(TooMuchWork) as caught:
+        # 1.5 MP decoded, 1.5 MP encoded twice (libwebp's animation encoder): 4.5 MP.
         check_work(Header("gif", 1000, 750, frames=2), options, {})
-    assert caught.value.message.startswith("the image (2 frames of 1,000x750) would take 3 MP")
+    assert caught.value.message.startswith("the image (2 frames of 1,000x750) would take 4 MP")
 
 
 def test_the_estimate_is_the_planned_work_of_the_header() -> None:
@@ -86,13 +87,21 @@ def test_an_expired_deadline_stays_expired(clock: list[float]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fmt", "variant_work"), [("webp", 50 * 50 * 3), ("gif", 50 * 50 * 3), ("jpeg", 50 * 50)]
+    ("fmt", "work"),
+    [
+        # An animated WebP variant: its frames encoded twice each, and one more decode of the GIF.
+        ("webp", 50 * 50 * 3 * 2 + 100 * 100 * 3),
+        # A still (GIF and JPEG variants are the first frame): one encode, one first-frame decode.
+        ("gif", 50 * 50 + 100 * 100),
+        ("jpeg", 50 * 50 + 100 * 100),
+    ],
 )
-def test_only_animated_formats_keep_every_frame(fmt: str, variant_work: int) -> None:
+def test_only_animated_formats_keep_every_frame(fmt: str, work: int) -> None:
     header = Header("gif", 100, 100, frames=3)
     options = IngestOptions(variants={"t": "fit:50"}, variant_formats=(fmt,))
     presets = {"t": parse_spec("fit:50")}
-    assert planned_work(header, options, presets) == 2 * 100 * 100 * 3 + variant_work
+    # Decode and master: 3 frames decoded, 3 frames encoded twice each.
+    assert planned_work(header, options, presets) == 100 * 100 * 3 * 3 + work
 
 
 def test_the_limit_in_the_message_is_rounded_from_exact_millions() -> None:

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 #: Planned work (pixels decoded plus encoded) up to which an upload may use the fast lane: a 12 MP
-#: photo is about 30 MP of work, a 1600x1600 animation of 10 frames about 100 MP.
+#: photo is about 30 MP of work, a 1600x1600 GIF of 10 frames about 210 MP.
 SMALL_WORK = 50_000_000
 
 

@@ -4,9 +4,12 @@ Limits on bytes and pixels per frame bound an upload's *size*, not its *cost*: 1
 sit within every size limit and still mean about a gigapixel decoded, resized and re-encoded. Two
 bounds close that gap:
 
-- ``max_work_pixels``: every pixel decoded (all frames) plus every pixel encoded (the master and each
-  variant in each format, times its frames when that format stays animated). It is computed from the
-  header alone, so an upload over budget is refused before a single pixel is decoded.
+- ``max_work_pixels``: every pixel decoded plus every pixel encoded (the master and each variant in
+  each format, times its frames when that format stays animated), counted the way the pipeline really
+  works: a streamed animation is decoded once per animated output, and an animated WebP encodes each
+  frame twice (``planned_work``). It is computed from the header alone, so an upload over budget is
+  refused before a single pixel is decoded. Invariant: it grows linearly in the frames, as the real
+  cost does (benchmarks/animation.py prints CPU time per planned pixel against the frame count).
 - ``max_ingest_seconds``: wall time from the first decode. A :class:`Deadline` is checked between
   steps and also *inside* libvips: images being computed report progress, and an expired deadline
   kills the computation there, so a runaway decode or encode is cancelled, not waited out.
@@ -29,20 +32,47 @@ from picstore.ingest.options import IngestOptions
 from picstore.ingest.sniff import sniff
 from picstore.variants.spec import VariantSpec, parse_spec
 
-#: Formats whose variants keep an animation's frames (the others get a still of the first frame).
-ANIMATED_FORMATS = frozenset({"webp", "gif"})
+#: Variant formats that keep an animation's frames (the others get a still of the first frame); the
+#: pipeline reads this set to decide, so the plan and the work cannot disagree.
+ANIMATED_FORMATS = frozenset({"webp"})
+
+#: Animations libvips decodes as a stream, once per output that reads every frame (the master and
+#: each animated variant): holding all frames in memory instead would cost frames x canvas x 4 bytes.
+#: APNG and AVIF sequences are decoded once, into memory, by Pillow (``ingest.frames``).
+STREAMED_ANIMATIONS = frozenset({"gif", "webp"})
+
+#: Encodes per frame of an animated WebP: libwebp's animation encoder encodes every frame after the
+#: first twice (the changed rectangle over the previous frame kept, and over it disposed) and keeps
+#: the smaller.
+ANIMATION_ENCODES = 2
 
 
 def planned_work(header: Header, options: IngestOptions, presets: Mapping[str, VariantSpec]) -> int:
-    """Pixels an ingest of this header decodes and encodes, over all frames and all outputs."""
+    """Pixels an ingest of this header decodes and encodes, over all frames and all outputs.
+
+    Linear in the frames by construction, and it counts what the pipeline really does: one decode
+    pass over every frame for each output that is animated (streamed animations), one decode of the
+    first frame for each still made of an animation, and ``ANIMATION_ENCODES`` encodes per animated
+    frame. benchmarks/animation.py prints the CPU time per planned pixel as the frames grow.
+    """
     frames = max(1, header.frames)
     width, height = capped_size(header.width, header.height, options.max_side)
-    decoded = header.pixels * frames
-    encoded = width * height * frames  # the master keeps every frame
+    animated = frames > 1
+    encodes = ANIMATION_ENCODES if animated else 1
+    encoded = width * height * frames * encodes  # the master keeps every frame
+    full_passes, first_frame_passes = 1, 0
     for spec in presets.values():
         w, h = spec.resize_to(width, height)
         for fmt in options.variant_formats:
-            encoded += w * h * (frames if fmt in ANIMATED_FORMATS else 1)
+            if animated and fmt in ANIMATED_FORMATS:
+                encoded += w * h * frames * encodes
+                full_passes += 1
+            else:
+                encoded += w * h
+                first_frame_passes += 1
+    if not (animated and header.format in STREAMED_ANIMATIONS):
+        full_passes, first_frame_passes = 1, 0  # decoded once and held (stills, APNG, AVIF)
+    decoded = header.pixels * (frames * full_passes + (first_frame_passes if animated else 0))
     return decoded + encoded
 
 

@@ -12,7 +12,9 @@ encoder) and once at the smallest 1/2, 1/4 or 1/8 size that covers the largest v
 memory for the variant cascade. That is cheaper and uses far less memory than holding the full image
 (36 MB at 12 MP) for both. Every other still is decoded once, capped to ``max_side``, held in memory
 and shared by the master and the cascade. Animations stay lazy strips: holding every frame would cost
-frames x canvas.
+frames x canvas. Each output that reads every frame (the master, each animated variant) decodes the
+strip again, through a cache of its last two frames (``decode.frame_cache``), so the cost is linear in
+the frames; ``budget.planned_work`` counts those passes.
 
 Thread safety: each call owns its ``_Upload``; nothing is shared between calls except libvips'
 process-wide setup (``libvips.ensure_ready``, idempotent, behind a lock). Run one upload per worker
@@ -136,7 +138,7 @@ def _render_variants(up: _Upload) -> None:
             for fmt in up.options.variant_formats:
                 encoding = encoding_for(fmt, up.options, quality=made.spec.quality)
                 # Only WebP is both animated and displayed everywhere; other formats get the still.
-                pixels = made.image if fmt == "webp" else made.still
+                pixels = made.image if fmt in budget.ANIMATED_FORMATS else made.still
                 # The key digest covers geometry and encoder parameters: a new quality, a new URL.
                 key_spec = ",".join(
                     filter(None, (replace(made.spec, quality=None).canonical, encoding.params))
