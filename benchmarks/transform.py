@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import io
 import json
+import math
 import os
 import random
 import shutil
@@ -217,12 +218,19 @@ def load_async(url: str, concurrency: int, seconds: float) -> tuple[float, float
     return len(latencies) / wall, statistics.quantiles(latencies, n=20)[18] * 1000
 
 
-def check_size(url: str, expected: tuple[int, int]) -> None:
-    from PIL import Image
+def fidelity(url: str, original: Path, expected: tuple[int, int]) -> float:
+    """PSNR (dB) of ``url``'s answer against the reference rendition of ``original``: decoded at full
+    size and resized with Lanczos-3 to ``expected``, never encoded. Higher is closer; the JPEG q80
+    encode alone costs a few dB. The answer must have the expected size."""
+    import pyvips
 
-    with Image.open(io.BytesIO(httpx.get(url, timeout=60).content)) as img:
-        if img.size != expected:
-            raise RuntimeError(f"{url} made {img.size}, expected {expected}")
+    answer = pyvips.Image.new_from_buffer(httpx.get(url, timeout=60).content, "")
+    if (answer.width, answer.height) != expected:
+        raise RuntimeError(f"{url} made {answer.width}x{answer.height}, expected {expected}")
+    full = pyvips.Image.new_from_file(str(original))
+    ref = full.resize(expected[0] / full.width, vscale=expected[1] / full.height, kernel="lanczos3")
+    mse = ((answer.cast("float") - ref) ** 2).avg()
+    return 10 * math.log10(255**2 / max(mse, 1e-9))
 
 
 def main() -> None:
@@ -233,6 +241,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per configuration")
     parser.add_argument("--rss-requests", type=int, default=2000, help="requests of the RSS run (0: skip)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 4])
+    parser.add_argument(
+        "--photo",
+        type=Path,
+        action="append",
+        default=[],
+        help="also a real JPEG photo (EXIF orientation 1), rendered like the made-up ones",
+    )
     parser.add_argument(
         "--wrk", action="store_true", help="use wrk (one thread) instead of the asyncio client"
     )
@@ -266,17 +281,30 @@ def main() -> None:
         "variant_formats": ["jpeg", "webp"],
     }
     ids: dict[str, str] = {}
+    sizes = dict(PHOTOS)
     with ImageStore.from_settings(load_settings(**settings)) as store:
         store.create_tenant("bench")
         for seed, (name, size) in enumerate(PHOTOS.items()):
             data = make_photo(*size, seed)
             (photos / f"{name}.jpg").write_bytes(data)
             ids[name] = store.put(data, "bench").id
+        for extra in args.photo:
+            from PIL import Image
+
+            data = extra.read_bytes()
+            name = extra.stem[:10]
+            (photos / f"{name}.jpg").write_bytes(data)
+            ids[name] = store.put(data, "bench").id
+            with Image.open(extra) as img:
+                sizes[name] = img.size
         paths = {
             name: store.transform_url(i, width=BOX, height=BOX, format="jpeg", quality=QUALITY)
             for name, i in ids.items()
         }
-    expected = {name: (BOX, round(BOX * h / w)) for name, (w, h) in PHOTOS.items()}
+    expected = {
+        name: (BOX, round(BOX * h / w)) if w >= h else (round(BOX * w / h), BOX)
+        for name, (w, h) in sizes.items()
+    }
 
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("PICSTORE_")}
     base_env.update(
@@ -313,7 +341,7 @@ def main() -> None:
         tbase = f"http://127.0.0.1:{tport}"
         urls["thumbor"] = {
             p: f"{tbase}/unsafe/fit-in/{BOX}x{BOX}/filters:format(jpeg):quality({QUALITY})/{p}.jpg"
-            for p in PHOTOS
+            for p in sizes
         }
         servers["thumbor"] = partial(
             server,
@@ -327,6 +355,7 @@ def main() -> None:
     wrk_script.write_text(WRK_SCRIPT)
     results: dict[tuple[str, str, int], list[tuple[float, float, float]]] = {}
     rss: dict[str, list[float]] = {}
+    psnr: dict[tuple[str, str], float] = {}
     print(
         f"cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, one process each, load: "
         + ("wrk" if use_wrk else "asyncio client")
@@ -338,9 +367,9 @@ def main() -> None:
         order = list(servers) if rnd % 2 == 0 else list(reversed(servers))
         for name in order:
             with servers[name]() as proc:  # type: ignore[attr-defined]
-                for photo in PHOTOS:
+                for photo in sizes:
                     url = urls[name][photo]
-                    check_size(url, expected[photo])
+                    psnr[(name, photo)] = fidelity(url, photos / f"{photo}.jpg", expected[photo])
                     load_async(url, 2, 1)  # warm-up
                     for conc in args.concurrency:
                         cpu_before = cpu_seconds(proc.pid)
@@ -360,14 +389,19 @@ def main() -> None:
                     samples.append(rss_mib(proc.pid))
                 rss[name] = samples
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
-    print(report(results, args.concurrency))
+    print(report(results, list(sizes), args.concurrency))
+    for photo in sizes:
+        shown = ", ".join(f"{n} {psnr[(n, photo)]:.1f} dB" for n in servers if (n, photo) in psnr)
+        print(f"fidelity {photo} (PSNR against a full-size Lanczos-3 resize, not encoded): {shown}")
     for name, samples in rss.items():
         shown = ", ".join(f"{s:.0f}" for s in samples)
         print(f"RSS {name} (MiB, every {args.rss_requests // 10} requests of {args.rss_requests}): {shown}")
 
 
 def report(
-    results: dict[tuple[str, str, int], list[tuple[float, float, float]]], concurrency: list[int]
+    results: dict[tuple[str, str, int], list[tuple[float, float, float]]],
+    photos: list[str],
+    concurrency: list[int],
 ) -> str:
     """The table: per contestant and cell, medians of req/s, p95 ms and CPU ms/request, and the ratios."""
     names = [n for n in CONTESTANTS if any(k[0] == n for k in results)]
@@ -376,7 +410,7 @@ def report(
         f"{'photo':>10} {'conc':>4} | " + " | ".join(f"{n + ' req/s, p95 ms, CPU ms/req':>36}" for n in names)
     )
     ratios: list[str] = []
-    for photo in PHOTOS:
+    for photo in photos:
         for conc in concurrency:
             cells = {}
             for n in names:
