@@ -32,10 +32,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -155,35 +153,12 @@ def load_wrk(url: str, concurrency: int, seconds: float, script: Path) -> tuple[
     return int(requests) / (int(duration_us) / 1e6), float(p95_ms)
 
 
-def load(urls: list[str], concurrency: int, total: int) -> tuple[float, float]:
-    """GET ``total`` requests (cycling through ``urls``) with ``concurrency`` clients: (req/s, p95 ms)."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    counter = iter(range(total))
-
-    def client() -> None:
-        with httpx.Client(timeout=120) as http:
-            for i in counter:
-                started = time.perf_counter()
-                response = http.get(urls[i % len(urls)])
-                elapsed = time.perf_counter() - started
-                if response.status_code != 200 or response.headers.get("content-type") != "image/jpeg":
-                    raise RuntimeError(f"{urls[i % len(urls)]} answered {response.status_code}")
-                with lock:
-                    latencies.append(elapsed)
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        for f in [pool.submit(client) for _ in range(concurrency)]:
-            f.result()
-    wall = time.perf_counter() - started
-    return total / wall, statistics.quantiles(latencies, n=20)[18] * 1000
-
-
-async def _client(host: str, port: int, request: bytes, until: float, latencies: list[float]) -> None:
+async def _client(
+    host: str, port: int, request: bytes, until: float, limit: float, latencies: list[float]
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
-        while time.perf_counter() < until:
+        while time.perf_counter() < until and len(latencies) < limit:
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -198,8 +173,11 @@ async def _client(host: str, port: int, request: bytes, until: float, latencies:
         writer.close()
 
 
-def load_async(url: str, concurrency: int, seconds: float) -> tuple[float, float]:
-    """``concurrency`` keep-alive connections GET ``url`` for ``seconds``: (req/s, p95 ms)."""
+def load_async(
+    url: str, concurrency: int, seconds: float, requests: int | None = None
+) -> tuple[float, float]:
+    """``concurrency`` keep-alive connections GET ``url`` for ``seconds`` (or until about ``requests``
+    answers): (req/s, p95 ms)."""
     parsed = httpx.URL(url)
     target = parsed.raw_path.decode()
     request = f"GET {target} HTTP/1.1\r\nHost: {parsed.host}:{parsed.port}\r\n\r\n".encode()
@@ -210,7 +188,10 @@ def load_async(url: str, concurrency: int, seconds: float) -> tuple[float, float
         until = started + seconds
         port = parsed.port or 80
         await asyncio.gather(
-            *(_client(parsed.host, port, request, until, latencies) for _ in range(concurrency))
+            *(
+                _client(parsed.host, port, request, until, requests or math.inf, latencies)
+                for _ in range(concurrency)
+            )
         )
         return time.perf_counter() - started
 
@@ -385,7 +366,8 @@ def main() -> None:
                 samples = [rss_mib(proc.pid)]
                 step = max(1, args.rss_requests // 10)
                 for _ in range(10):
-                    load(list(urls[name].values()), max(args.concurrency), step)
+                    for url in urls[name].values():
+                        load_async(url, max(args.concurrency), 3600, step // len(urls[name]))
                     samples.append(rss_mib(proc.pid))
                 rss[name] = samples
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
