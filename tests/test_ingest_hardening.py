@@ -15,7 +15,7 @@ import pyvips
 from PIL import Image
 
 from picstore.ingest import IngestOptions, ingest
-from picstore.ingest.libvips import ForkedAfterLibvips, ensure_ready, set_threads
+from picstore.ingest.libvips import ForkedAfterLibvips, ensure_ready
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'
 
@@ -100,16 +100,3 @@ def test_concurrent_uploads_give_the_same_bytes_as_sequential_ones() -> None:
         for _round in range(2):
             got = list(pool.map(lambda d: ingest(d, IngestOptions()), uploads))
             assert got == expected
-
-
-def test_serve_sets_libvips_threads_unless_the_environment_says(monkeypatch: pytest.MonkeyPatch) -> None:
-    before = pyvips.concurrency_get()
-    try:
-        monkeypatch.delenv("VIPS_CONCURRENCY", raising=False)
-        assert set_threads(1) is True
-        assert pyvips.concurrency_get() == 1
-        monkeypatch.setenv("VIPS_CONCURRENCY", "3")
-        assert set_threads(2) is False
-        assert pyvips.concurrency_get() == 1
-    finally:
-        pyvips.concurrency_set(before)

@@ -108,11 +108,6 @@ class Settings(BaseSettings):
     #: Open connections one ``picstore serve`` process accepts; beyond that a 503 ``server_busy``.
     max_connections: int = Field(default=1000, gt=0)
 
-    #: libvips worker threads per image operation in ``picstore serve`` (0: one per core, libvips' own
-    #: default, faster for a lone request). 1: concurrent requests use the cores without contending with
-    #: each other's helper threads. ``VIPS_CONCURRENCY`` in the environment wins.
-    serve_vips_threads: int = Field(default=1, ge=0)
-
     # Transforms: signed ``/t/`` URLs (docs/transforms.md)
     #: HMAC-SHA256 keys for transform URLs, newest first: the first signs, every one verifies (rotation).
     #: Empty: ``/t/`` answers 403 and ``transform_url`` refuses.

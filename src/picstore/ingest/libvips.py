@@ -76,20 +76,6 @@ def ensure_ready() -> None:
         _ready_pid = pid
 
 
-def set_threads(threads: int) -> bool:
-    """Worker threads libvips gives each image operation (0: one per core, its default), unless
-    ``VIPS_CONCURRENCY`` is set in the environment, which wins. Process-wide. Returns whether it set it.
-
-    A server that runs several renders at once gets its parallelism from the requests: with one thread
-    per operation they do not contend for the cores with each other's helper threads (measured with
-    ``benchmarks/transform.py``: 5-25 % less CPU per render at 2 and 4 requests at once).
-    """
-    if "VIPS_CONCURRENCY" in os.environ:
-        return False
-    pyvips.concurrency_set(threads)
-    return True
-
-
 @contextmanager
 def decoder_errors(fmt: str) -> Iterator[None]:
     """Turn a libvips failure inside the block into the refusal of a ``fmt`` upload.

@@ -13,7 +13,6 @@ from starlette.types import Receive, Scope, Send
 
 import picstore
 from picstore.errors import PicstoreError
-from picstore.ingest.libvips import set_threads
 from picstore.store import ImageStore
 from picstore.web import api, deps, serve, tenants, transforms, ui, upload_routes
 from picstore.web.limits import BodyGuard, BodyLimits
@@ -109,5 +108,4 @@ def run(store: ImageStore, host: str, port: int) -> None:
     import uvicorn
 
     cap_malloc_arenas()  # before the worker threads start: keeps RSS flat (see web/memory.py)
-    set_threads(store.settings.serve_vips_threads)
     uvicorn.run(create_app(store), host=host, port=port, log_level="info", **uvicorn_options(store.settings))
