@@ -371,8 +371,9 @@ def main() -> None:
                     samples.append(rss_mib(proc.pid))
                 rss[name] = samples
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
-    print(report(results, list(sizes), args.concurrency))
-    for photo in sizes:
+    if results:
+        print(report(results, list(sizes), args.concurrency))
+    for photo in sizes if psnr else ():
         shown = ", ".join(f"{n} {psnr[(n, photo)]:.1f} dB" for n in servers if (n, photo) in psnr)
         print(f"fidelity {photo} (PSNR against a full-size Lanczos-3 resize, not encoded): {shown}")
     for name, samples in rss.items():
