@@ -190,7 +190,8 @@ class Transformer:
         return self.catalog.transform_variant(image.id, plan.name, plan.format)
 
     def render(self, image: Image, plan: Plan) -> Rendition:
-        """Render ``plan`` from the image's master, storing nothing (what ``try_render`` stores)."""
+        """Render ``plan`` from the image's master (or the preset :meth:`source_preset` picks, with
+        ``transform_from_presets``), storing nothing (what ``try_render`` stores)."""
         preset = self.source_preset(image, plan) if self.settings.transform_from_presets else None
         loc, blobs = self.store.locate(image.key if preset is None else preset.key)
         source = _source_of(image, blobs.get(loc.key))
