@@ -129,6 +129,10 @@ class Settings(BaseSettings):
     #: Store each rendition once (False: render on every request and store nothing, for a CDN that keeps
     #: the results itself; no claims, no background AVIF).
     transform_store_results: bool = True
+    #: Render from the smallest stored preset at least twice the target's size (``large`` for a 512 px
+    #: rendition of a 12 MP photo) instead of decoding the master: ~3x less CPU at 12 MP, but the
+    #: preset's own JPEG loss shows (docs/performance.md). False (default): always the master.
+    transform_from_presets: bool = False
     #: Seconds a render claim (and a background job's lease) lasts before another node may take it over.
     transform_claim_ttl: float = Field(default=60.0, gt=0)
 

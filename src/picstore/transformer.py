@@ -11,7 +11,10 @@ Invariants:
   even when many ask at once; the claim is released whether the render worked or not. Write order is the
   upload's: blob row reserved as an orphan, bytes written create-only, then one transaction records it;
 - limits are checked before any pixel is decoded: ``transform_max_pixels`` per output frame and
-  ``transform_max_work`` for the whole render.
+  ``transform_max_work`` for the whole render (both on the master's size, whichever copy is decoded);
+- a render decodes the master; with ``transform_from_presets`` it decodes instead the smallest stored
+  whole-frame preset of the master's format that is at least :data:`SOURCE_MARGIN` times the resize
+  target on both sides: a 512 px rendition of a 12 MP photo then decodes the 1600 px ``large`` preset.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ log = logging.getLogger("picstore.transform")
 AVIF_PIXELS_PER_SECOND = 1_000_000
 #: A job that failed this often is dropped (its error is logged).
 MAX_JOB_ATTEMPTS = 5
+#: How much larger than the resize target (on both sides) a stored preset must be to render from it
+#: (``transform_from_presets``): the preset's own JPEG loss shrinks with the downscale.
+SOURCE_MARGIN = 2
 
 
 class TransformOptions(TypedDict, total=False):
@@ -185,14 +191,43 @@ class Transformer:
         return self.catalog.transform_variant(image.id, plan.name, plan.format)
 
     def render(self, image: Image, plan: Plan) -> Rendition:
-        """Render ``plan`` from the image's master, storing nothing (what ``try_render`` stores)."""
-        loc, blobs = self.store.locate(image.key)
+        """Render ``plan`` from the image's master (or the preset :meth:`source_preset` picks, with
+        ``transform_from_presets``), storing nothing (what ``try_render`` stores)."""
+        preset = self.source_preset(image, plan) if self.settings.transform_from_presets else None
+        loc, blobs = self.store.locate(image.key if preset is None else preset.key)
         source = _source_of(image, blobs.get(loc.key))
+        if preset is not None:
+            source = replace(source, pixels=(preset.width, preset.height))
         # Renders share the uploads' bound on CPU work (and its fairness between tenants).
         with self.store.ingest_gate.admit(image.tenant, work_pixels(plan.spec, source, plan.format)):
             made = render_transform(source, plan.spec, plan.encoding, name=plan.name)
         self.renders += 1
         return made
+
+    @staticmethod
+    def source_preset(image: Image, plan: Plan) -> Variant | None:
+        """The smallest stored preset that can stand in for the master in ``plan``'s render, or None.
+
+        It must be a whole-frame copy (the master's aspect, not a crop), in the master's format (so
+        alpha and lossless masters keep what they have), of a still image, and cover the resize target
+        :data:`SOURCE_MARGIN` times over. Transform renditions (``t:...``) never qualify: their quality
+        is whatever a URL asked for.
+        """
+        if image.frames > 1:
+            return None
+        want_w, want_h = plan.spec.resize_to(image.width, image.height)
+        fitting = [
+            v
+            for v in image.variants
+            if not v.name.startswith(TRANSFORM_PREFIX)
+            and v.format == image.format
+            and v.width >= SOURCE_MARGIN * want_w
+            and v.height >= SOURCE_MARGIN * want_h
+            and v.width * v.height < image.width * image.height
+            # Whole frame: the aspect within one pixel of the preset's rounding.
+            and abs(v.width * image.height - v.height * image.width) <= max(image.width, image.height)
+        ]
+        return min(fitting, key=lambda v: v.width * v.height, default=None)
 
     def try_render(self, image: Image, plan: Plan) -> tuple[Variant, bytes | None] | None:
         """Render, store and record ``plan`` under a claim; None when another node holds the claim.

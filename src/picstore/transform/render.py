@@ -2,9 +2,11 @@
 
 Pure: bytes in, a :class:`~picstore.ingest.result.Rendition` out; no I/O. Masters are picstore's own
 sanitized output (JPEG, PNG or WebP, no metadata), so the decode is libvips' ``thumbnail``, which
-shrinks JPEG and WebP while loading. Invariants:
+shrinks JPEG and WebP while loading. The bytes may also be a smaller full-frame copy of the master (a
+stored preset such as ``large``, see :attr:`Source.pixels`): the geometry is always the master's. Invariants:
 
-- the output size is exactly ``spec.output_size`` of the master's size, whatever the decoder rounded;
+- the output size is exactly ``spec.output_size`` of the master's size, whatever the decoder rounded
+  and whichever copy of the master was decoded;
 - an animated master rendered to WebP stays animated (every frame resized and cropped at the same place;
   ``g=smart`` falls back to the centre so the crop does not jump between frames); every other format gets
   the first frame;
@@ -44,13 +46,21 @@ _COMPASS = {
 
 @dataclass(frozen=True)
 class Source:
-    """The stored master a transform is made from."""
+    """The stored master a transform is made from (``width``, ``height``: the master's)."""
 
     data: bytes
     format: str
     width: int
     height: int  # of one frame
     frames: int = 1
+    #: Pixel size of ``data`` when it is a smaller full-frame copy of the master (a stored preset);
+    #: None when ``data`` is the master itself.
+    pixels: tuple[int, int] | None = None
+
+    @property
+    def decoded_size(self) -> tuple[int, int]:
+        """The pixel size ``data`` decodes to."""
+        return self.pixels or (self.width, self.height)
 
 
 def work_pixels(spec: TransformSpec, source: Source, fmt: str) -> int:
@@ -58,7 +68,8 @@ def work_pixels(spec: TransformSpec, source: Source, fmt: str) -> int:
     frames = source.frames if fmt == "webp" else 1
     resized = spec.resize_to(source.width, source.height)
     out = spec.output_size(source.width, source.height)
-    return frames * (source.width * source.height + resized[0] * resized[1] + out[0] * out[1])
+    decoded = source.decoded_size
+    return frames * (decoded[0] * decoded[1] + resized[0] * resized[1] + out[0] * out[1])
 
 
 def render_transform(source: Source, spec: TransformSpec, encoding: Encoding, *, name: str) -> Rendition:
@@ -97,7 +108,8 @@ def _render(source: Source, spec: TransformSpec, encoding: Encoding, name: str) 
 
 
 def _covers(source: Source, shrink: int, size: tuple[int, int]) -> bool:
-    return source.width // shrink >= size[0] and source.height // shrink >= size[1]
+    width, height = source.decoded_size
+    return width // shrink >= size[0] and height // shrink >= size[1]
 
 
 def _shape(image: pyvips.Image, spec: TransformSpec, size: tuple[int, int], fmt: str) -> pyvips.Image:
