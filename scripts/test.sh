@@ -22,3 +22,13 @@ fi
 echo "== ruff"; ruff check src tests benchmarks; ruff format --check src tests benchmarks
 echo "== mypy"; mypy
 echo "== pytest"; python -m pytest "$@"
+
+# The whole suite (no selection given: at most -q/-v/-x) also runs the S3 tier a second time with picstore's S3 requests
+# through the fault proxy (tests/s3/conftest.py: random 503 SlowDown, resets before/after RGW commits,
+# truncated bodies, latency; about 2.5 minutes). PICSTORE_S3_FAULTS=0 skips it.
+whole=1
+for arg in "$@"; do case "$arg" in -q | -qq | -v | -vv | -x) ;; *) whole=0 ;; esac; done
+if [ "$whole" = 1 ] && [ "${PICSTORE_S3_FAULTS:-0.03}" != 0 ]; then
+  echo "== pytest: the S3 tier through the fault proxy"
+  PICSTORE_S3_FAULTS="${PICSTORE_S3_FAULTS:-0.03}" python -m pytest -q tests/s3
+fi
