@@ -8,6 +8,7 @@ Starlette's routing errors (unknown path, wrong method) get codes too; anything 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from picstore.errors import InvalidRequest, PicstoreError
+from picstore.errors import InvalidRequest, PicstoreError, RangeNotSatisfiable, RateLimited
 
 log = logging.getLogger("picstore.web")
 
@@ -73,6 +74,10 @@ def problem(
         headers["Retry-After"] = "5"
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="picstore"'
+    if isinstance(error, RangeNotSatisfiable):
+        headers["Content-Range"] = f"bytes */{error.size}"
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
     if status in (408, 413):
         # The rest of the body is unread: the connection cannot carry another request.
         headers["Connection"] = "close"
