@@ -95,7 +95,7 @@ async def upload_token(request: Request, session: TenantSession) -> Response:
         return problem(exc, request.url.path)
     mint = store_of(request).upload_token
     token = await run_in_threadpool(mint, session.customer, UPLOAD_TTL)
-    return JSONResponse({"token": token, "expires_in": UPLOAD_TTL}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"token": token, "expires_in": UPLOAD_TTL})  # no-store: web/headers.py
 
 
 @router.post("/listing")
