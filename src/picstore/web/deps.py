@@ -13,8 +13,10 @@ from anyio import CapacityLimiter
 from fastapi import Depends, FastAPI, Request
 
 from picstore.direct_uploads import DirectUploads
+from picstore.listings import Listings
 from picstore.store import ImageStore
 from picstore.web.metrics import Metrics
+from picstore.web.page_cache import RenderedPages
 from picstore.web.publish import Publisher
 
 
@@ -27,6 +29,9 @@ def install(app: FastAPI, store: ImageStore) -> Metrics:
     gate = store.ingest_gate
     app.state.ingest_threads = CapacityLimiter(4 * (gate.slots + gate.fast_slots))
     app.state.ingest_tenant_limiters = {}
+    # The web UI's: listing pages and their rendered HTML.
+    app.state.listings = Listings(store)
+    app.state.rendered_pages = RenderedPages()
     return metrics
 
 
@@ -43,6 +48,16 @@ def get_metrics(request: Request) -> Metrics:
 def get_uploads(request: Request) -> DirectUploads:
     """Direct uploads over the app's store."""
     return cast(DirectUploads, request.app.state.uploads)
+
+
+def get_listings(request: Request) -> Listings:
+    """Listings (the web UI's pages of pictures) over the app's store."""
+    return cast(Listings, request.app.state.listings)
+
+
+def get_rendered_pages(request: Request) -> RenderedPages:
+    """The public listing's rendered pages, kept in memory."""
+    return cast(RenderedPages, request.app.state.rendered_pages)
 
 
 def get_ingest_threads(request: Request) -> CapacityLimiter:
