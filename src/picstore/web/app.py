@@ -2,8 +2,8 @@
 
 Requests pass, outside in: :class:`~picstore.web.metrics.Observe` (timing, counting, ``nosniff``), then
 :class:`~picstore.web.headers.ResponseRules` (``no-store`` unless cacheable, no client ``Host`` in a
-``Location``), then :class:`~picstore.web.limits.BodyGuard` (byte cap and time limits on bodies), then the routes. Every
-error leaves as ``application/problem+json`` (:mod:`picstore.web.problems`).
+``Location``), then :class:`~picstore.web.limits.BodyGuard` (byte cap and time limits on bodies), then
+the routes. Every error leaves as ``application/problem+json`` (:mod:`picstore.web.problems`).
 """
 
 from __future__ import annotations

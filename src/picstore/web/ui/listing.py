@@ -6,7 +6,8 @@ short ``max-age``, so a change shows within a minute. A page costs a fixed numbe
 
 Rendered pages are kept in memory (:class:`RenderedPages`) under the listing's fingerprint: any upload,
 delete, take-down or change made in the dashboard changes it, so those show at once; what picstore
-cannot see in the fingerprint (a migration moving blobs to new URLs) shows within ``RENDERED_TTL`` (web/page_cache.py).
+cannot see in the fingerprint (a migration moving blobs to new URLs) shows within ``RENDERED_TTL``
+(web/page_cache.py).
 """
 
 from __future__ import annotations
