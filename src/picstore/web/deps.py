@@ -18,6 +18,7 @@ from picstore.store import ImageStore
 from picstore.web.metrics import Metrics
 from picstore.web.page_cache import RenderedPages
 from picstore.web.publish import Publisher
+from picstore.web.throttle import Throttle
 
 
 def install(app: FastAPI, store: ImageStore) -> Metrics:
@@ -29,6 +30,7 @@ def install(app: FastAPI, store: ImageStore) -> Metrics:
     gate = store.ingest_gate
     app.state.ingest_threads = CapacityLimiter(4 * (gate.slots + gate.fast_slots))
     app.state.ingest_tenant_limiters = {}
+    app.state.throttle = Throttle.from_settings(store.settings)
     # The web UI's: listing pages and their rendered HTML.
     app.state.listings = Listings(store)
     app.state.rendered_pages = RenderedPages()
@@ -60,6 +62,16 @@ def get_rendered_pages(request: Request) -> RenderedPages:
     return cast(RenderedPages, request.app.state.rendered_pages)
 
 
+def get_throttle(request: Request) -> Throttle:
+    """The app's throttles of failed authentication and of requests per key."""
+    return cast(Throttle, request.app.state.throttle)
+
+
+def client_address(request: Request) -> str:
+    """The client's address (a trusted local proxy's ``X-Forwarded-For`` already applied by uvicorn)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def get_ingest_threads(request: Request) -> CapacityLimiter:
     """The worker threads uploads' ingests run on, all tenants together."""
     return cast(CapacityLimiter, request.app.state.ingest_threads)
@@ -71,6 +83,7 @@ def get_tenant_limiters(request: Request) -> dict[str, CapacityLimiter]:
 
 
 StoreDep = Annotated[ImageStore, Depends(get_store)]
+ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 UploadsDep = Annotated[DirectUploads, Depends(get_uploads)]
 IngestThreadsDep = Annotated[CapacityLimiter, Depends(get_ingest_threads)]

@@ -51,6 +51,11 @@ _HTTP_CODES = {
 }
 
 
+def retry_after(seconds: float) -> str:
+    """A ``Retry-After`` value: whole seconds, at least 1 (a client told 0 would retry at once)."""
+    return str(max(1, math.ceil(seconds)))
+
+
 def problem(
     error: PicstoreError, instance: str | None = None, *, status: int | None = None, **extra: Any
 ) -> JSONResponse:
@@ -77,7 +82,7 @@ def problem(
     if isinstance(error, RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{error.size}"
     if isinstance(error, RateLimited):
-        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+        headers["Retry-After"] = retry_after(error.retry_after)
     if status in (408, 413):
         # The rest of the body is unread: the connection cannot carry another request.
         headers["Connection"] = "close"
