@@ -156,3 +156,11 @@ def test_every_route_that_may_answer_401_documents_429(api: Api) -> None:
     operations = [(p, m, op["responses"]) for p, ops in paths.items() for m, op in ops.items()]
     assert any("401" in responses for _, _, responses in operations)
     assert [(p, m) for p, m, responses in operations if ("401" in responses) != ("429" in responses)] == []
+
+
+def test_a_throttled_key_is_refused_before_routing(api: Api) -> None:
+    for _ in range(5):
+        assert api.client.get("/v1/images", headers=api.auth("acme")).status_code == 200
+    # Refused before the router looks: not even the 404 of a path that does not exist.
+    _throttled(api.client.get("/no/such/path", headers=api.auth("acme")), "rate_limited")
+    assert api.client.get("/no/such/path").status_code == 404

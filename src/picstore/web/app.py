@@ -23,6 +23,7 @@ from picstore.web.metrics import Observe
 from picstore.web.problems import install, problem
 from picstore.web.schemas import problem_responses
 from picstore.web.server import uvicorn_options
+from picstore.web.throttle import ThrottleGate
 
 __all__ = ["create_app", "problem", "run"]
 
@@ -101,6 +102,7 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     # Added last is outermost: Observe sees everything, early 413s from the guard included, and the
     # response rules (no-store, no Host in Location) apply to every answer the routes and guards give.
     app.add_middleware(BodyGuard, limits=guard)
+    app.add_middleware(ThrottleGate, throttle=deps.throttle_of(app))
     app.add_middleware(ResponseRules)
     app.add_middleware(Observe, metrics=metrics)
     app.blob_cache = serve.BlobCache(store, metrics)

@@ -62,6 +62,11 @@ def get_rendered_pages(request: Request) -> RenderedPages:
     return cast(RenderedPages, request.app.state.rendered_pages)
 
 
+def throttle_of(app: FastAPI) -> Throttle:
+    """The app's throttles, for the middleware that applies them before routing."""
+    return cast(Throttle, app.state.throttle)
+
+
 def get_throttle(request: Request) -> Throttle:
     """The app's throttles of failed authentication and of requests per key."""
     return cast(Throttle, request.app.state.throttle)

@@ -8,8 +8,9 @@ Both are token buckets kept in this process's memory, so each ``picstore serve``
   ``auth_failure_window`` seconds. While refused, a right key is refused too: otherwise the difference
   between 429 and 200 would go on answering the guesses. A request without credentials is not a failure.
 - A key (API key or upload token, valid or not) may make ``key_rate_burst`` requests at once and
-  ``key_rate_limit`` a second after that; beyond, 429 ``rate_limited`` with ``Retry-After``. It is checked
-  before the key is looked up, so a refused request costs no catalog query.
+  ``key_rate_limit`` a second after that; beyond, 429 ``rate_limited`` with ``Retry-After``. Both are
+  checked by :class:`ThrottleGate` before routing, on the event loop: a refused request costs no thread
+  hop and no catalog query. The routes count failures (:meth:`Throttle.failed`).
 - Memory is bounded: at most ``MAX_TRACKED`` addresses and keys each; the least recently seen are
   forgotten first (a forgotten bucket starts full again, which only ever loosens a limit).
 """
@@ -23,8 +24,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from picstore.errors import RateLimited, TooManyAuthFailures
 from picstore.settings import Settings
+from picstore.web.problems import problem
 
 #: Most addresses, and most keys, one process keeps a bucket for.
 MAX_TRACKED = 100_000
@@ -118,3 +122,38 @@ class Throttle:
         """Count a failed authentication (a wrong key, token or password) from ``address``."""
         if self.failures is not None:
             self.failures.take(address)
+
+
+#: Longest credential worth a bucket: API keys are 47 characters, upload tokens about as long.
+_MAX_CREDENTIAL = 256
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, rest = bytes(value).decode("latin-1").strip().partition(" ")
+            credential = rest.strip()
+            if scheme.lower() == "bearer" and 0 < len(credential) <= _MAX_CREDENTIAL:
+                return credential
+    return None
+
+
+class ThrottleGate:
+    """ASGI middleware: every request carrying ``Authorization: Bearer`` passes :meth:`Throttle.admit`
+    before routing; a refusal is answered at once (429 problem+json with ``Retry-After``)."""
+
+    def __init__(self, app: ASGIApp, throttle: Throttle) -> None:
+        self.app = app
+        self.throttle = throttle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            credential = _bearer(scope)
+            if credential is not None:
+                client = scope.get("client")
+                try:
+                    self.throttle.admit(client[0] if client else "unknown", credential)
+                except RateLimited as exc:
+                    await problem(exc, scope.get("path"))(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

@@ -39,7 +39,6 @@ def current_uploader(
     throttle = get_throttle(request)
     if token.startswith("psu_"):
         address = client_address(request)
-        throttle.admit(address, token)
         tenant = store_of(request).access.uploader(token)
         if tenant is None:
             throttle.failed(address)
