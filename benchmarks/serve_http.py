@@ -66,8 +66,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def picstore_serve(root: Path) -> Iterator[tuple[str, Path]]:
-    """A ``picstore serve`` on files and SQLite under ``root``; yields its URL and blob directory."""
+def picstore_serve(root: Path, **settings: str) -> Iterator[tuple[str, Path]]:
+    """A ``picstore serve`` on files and SQLite under ``root`` (and ``PICSTORE_<NAME>`` for each of
+    ``settings``); yields its URL and blob directory."""
     port = free_port()
     blobs = root / "blobs"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PICSTORE_")}
@@ -77,6 +78,7 @@ def picstore_serve(root: Path) -> Iterator[tuple[str, Path]]:
         PICSTORE_PORT=str(port),
         PICSTORE_ADMIN_KEY=ADMIN_KEY,
     )
+    env.update({f"PICSTORE_{name.upper()}": value for name, value in settings.items()})
     root.mkdir(parents=True, exist_ok=True)
     log = (root / "serve.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "picstore", "serve"], env=env, stdout=log, stderr=log)

@@ -88,6 +88,14 @@ def test_complete_refuses_a_non_image_with_its_code_and_deletes_it(api: Api) -> 
     assert api.metric("picstore_uploads_total", outcome="refused", code="not_an_image") == 1
 
 
+def test_an_empty_file_is_a_400_and_one_byte_is_received(api: Api) -> None:
+    empty = _send(api, _ticket(api, 1), b"")
+    assert empty.status_code == 400 and empty.json()["code"] == "empty_file"
+    assert empty.headers["content-type"] == "application/problem+json"
+    assert _incoming(api) == []
+    assert _send(api, _ticket(api, 1), b"\xff").status_code == 204  # the smallest file a ticket takes
+
+
 def test_the_upload_url_checks_what_a_post_policy_would(api: Api) -> None:
     data = make_jpeg()
     ticket = _ticket(api, len(data))
@@ -99,7 +107,8 @@ def test_the_upload_url_checks_what_a_post_policy_would(api: Api) -> None:
     too_big = _send(api, ticket, data + b"\0")
     assert too_big.status_code == 413 and too_big.json()["code"] == "too_large"
     empty = _send(api, ticket, b"")
-    assert empty.status_code == 413
+    assert empty.status_code == 400 and empty.json()["code"] == "empty_file"
+    assert empty.headers["content-type"] == "application/problem+json"
     other_key = api.client.post(
         ticket["url"], data={**ticket["fields"], "key": "img/x"}, files={"file": data}
     )

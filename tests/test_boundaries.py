@@ -217,11 +217,7 @@ def test_only_deps_reads_app_state() -> None:
     readers = [
         _module_name(p)
         for p in sorted((SRC / "web").rglob("*.py"))
-        if "app.state." in p.read_text()
-        and _module_name(p) != "picstore.web.deps"
-        # The web UI (merged in the same session as deps.py) still keeps its listing caches on
-        # app.state itself; moving them behind deps.py is open work, named in the closing note.
-        and not _module_name(p).startswith("picstore.web.ui")
+        if "app.state." in p.read_text() and _module_name(p) != "picstore.web.deps"
     ]
     assert readers == []
 

@@ -81,3 +81,32 @@ def test_any_multipart_framing_is_a_client_error_or_an_upload(
         "/v1/images", content=body, headers={**api.auth("acme"), "Content-Type": content_type}
     )
     _assert_client_error_or_success(response)
+
+
+@FUZZ
+@given(
+    spec=st.one_of(
+        st.text(st.sampled_from("bytes=0123456789-, ;x"), max_size=40),
+        st.tuples(st.integers(-5, 40_000), st.integers(-5, 40_000)).map(lambda r: f"bytes={r[0]}-{r[1]}"),
+        st.integers(0, 40_000).map(lambda n: f"bytes=-{n}"),
+        st.integers(0, 40_000).map(lambda n: f"bytes={n}-"),
+    )
+)
+@example(spec="bytes=0-0,1-1")
+@example(spec="bytes=99999999999999999999-")
+def test_any_range_header_is_a_slice_a_whole_or_a_clean_refusal(
+    api: Api, stored: tuple[str, bytes], spec: str
+) -> None:
+    path, data = stored
+    response = api.client.get(path, headers={"Range": spec})
+    assert response.status_code in (200, 206, 416), (spec, response.status_code, response.text[:200])
+    if response.status_code == 200:
+        assert response.content == data
+    elif response.status_code == 206:
+        first, last = response.headers["content-range"].removeprefix("bytes ").split("/")[0].split("-")
+        assert response.content == data[int(first) : int(last) + 1]
+        assert response.headers["content-range"].endswith(f"/{len(data)}")
+    else:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "range_not_satisfiable"
+        assert response.headers["content-range"] == f"bytes */{len(data)}"

@@ -31,6 +31,7 @@ from picstore.catalog.upload_records import UploadRecord
 from picstore.errors import (
     ConfigError,
     Conflict,
+    EmptyFile,
     Forbidden,
     ImageRejected,
     InvalidRequest,
@@ -204,7 +205,9 @@ class DirectUploads:
         """Take the file of an upload posted to picstore; the same checks as an S3 POST policy."""
         record = self.pending(upload_id)
         self.check_form(record, token=token, content_type=content_type)
-        if not 1 <= len(data) <= record.max_bytes:
+        if not data:
+            raise EmptyFile(f"the file is empty; this upload takes 1 to {record.max_bytes:,} bytes")
+        if len(data) > record.max_bytes:
             raise TooLarge(f"the file is {len(data):,} bytes; this upload takes 1 to {record.max_bytes:,}")
         self._store_for(record.store).put(
             record.key, data, content_type=record.content_type, mode="overwrite"

@@ -131,6 +131,44 @@ class UsageError(InvalidRequest):
     http_status = 400
 
 
+class EmptyFile(InvalidRequest):
+    """The file is empty (0 bytes); send the picture's bytes."""
+
+    code = "empty_file"
+    http_status = 400
+
+
+class RangeNotSatisfiable(InvalidRequest):
+    """The requested byte range lies outside the blob; ask for a range within its size."""
+
+    code = "range_not_satisfiable"
+    http_status = 416
+
+    def __init__(self, message: str | None = None, *, size: int = 0) -> None:
+        super().__init__(message)
+        #: The blob's size in bytes, for ``Content-Range: bytes */size``.
+        self.size = size
+
+
+class RateLimited(PicstoreError):
+    """Too many requests with this key; slow down and retry after the time given."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str | None = None, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        #: Seconds until a request would be accepted again (``Retry-After``).
+        self.retry_after = retry_after
+
+
+class TooManyAuthFailures(RateLimited):
+    """Too many failed sign-ins or invalid keys from this address; wait before trying again."""
+
+    code = "too_many_auth_failures"
+    http_status = 429
+
+
 class Unauthorized(PicstoreError):
     """A valid API key is required."""
 

@@ -107,6 +107,15 @@ class Settings(BaseSettings):
     idle_timeout: int = Field(default=5, gt=0)
     #: Open connections one ``picstore serve`` process accepts; beyond that a 503 ``server_busy``.
     max_connections: int = Field(default=1000, gt=0)
+    #: Failed authentications (wrong API key, admin key or upload token, refused sign-in) one client
+    #: address may make in a burst; then one more per ``auth_failure_window / auth_failure_limit`` seconds,
+    #: others answered 429 ``too_many_auth_failures``. Counted per process. 0: no limit.
+    auth_failure_limit: int = Field(default=30, ge=0)
+    auth_failure_window: float = Field(default=60.0, gt=0)
+    #: Requests a second one API key (or upload token) may make, sustained, after a burst of
+    #: ``key_rate_burst``; beyond, 429 ``rate_limited``. Counted per process. 0: no limit.
+    key_rate_limit: float = Field(default=100.0, ge=0)
+    key_rate_burst: int = Field(default=200, gt=0)
 
     # Transforms: signed ``/t/`` URLs (docs/transforms.md)
     #: HMAC-SHA256 keys for transform URLs, newest first: the first signs, every one verifies (rotation).

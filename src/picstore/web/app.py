@@ -1,8 +1,9 @@
 """The FastAPI application behind ``picstore serve``: the JSON API, blob serving, health and metrics.
 
 Requests pass, outside in: :class:`~picstore.web.metrics.Observe` (timing, counting, ``nosniff``), then
-:class:`~picstore.web.limits.BodyGuard` (byte cap and time limits on bodies), then the routes. Every
-error leaves as ``application/problem+json`` (:mod:`picstore.web.problems`).
+:class:`~picstore.web.headers.ResponseRules` (``no-store`` unless cacheable, no client ``Host`` in a
+``Location``), then :class:`~picstore.web.limits.BodyGuard` (byte cap and time limits on bodies), then
+the routes. Every error leaves as ``application/problem+json`` (:mod:`picstore.web.problems`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import picstore
 from picstore.errors import PicstoreError
 from picstore.store import ImageStore
 from picstore.web import api, deps, serve, tenants, transforms, ui, upload_routes
+from picstore.web.headers import ResponseRules
 from picstore.web.limits import BodyGuard, BodyLimits
 from picstore.web.memory import cap_malloc_arenas
 from picstore.web.metrics import Observe
 from picstore.web.problems import install, problem
 from picstore.web.schemas import problem_responses
 from picstore.web.server import uvicorn_options
+from picstore.web.throttle import ThrottleGate
 
 __all__ = ["create_app", "problem", "run"]
 
@@ -96,8 +99,11 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
         idle_timeout=settings.body_timeout,
         deadline=settings.body_deadline,
     )
-    # Added last is outermost: Observe sees everything, early 413s from the guard included.
+    # Added last is outermost: Observe sees everything, early 413s from the guard included, and the
+    # response rules (no-store, no Host in Location) apply to every answer the routes and guards give.
     app.add_middleware(BodyGuard, limits=guard)
+    app.add_middleware(ThrottleGate, throttle=deps.throttle_of(app))
+    app.add_middleware(ResponseRules)
     app.add_middleware(Observe, metrics=metrics)
     app.blob_cache = serve.BlobCache(store, metrics)
     return app

@@ -13,9 +13,12 @@ from anyio import CapacityLimiter
 from fastapi import Depends, FastAPI, Request
 
 from picstore.direct_uploads import DirectUploads
+from picstore.listings import Listings
 from picstore.store import ImageStore
 from picstore.web.metrics import Metrics
+from picstore.web.page_cache import RenderedPages
 from picstore.web.publish import Publisher
+from picstore.web.throttle import Throttle
 
 
 def install(app: FastAPI, store: ImageStore) -> Metrics:
@@ -27,6 +30,10 @@ def install(app: FastAPI, store: ImageStore) -> Metrics:
     gate = store.ingest_gate
     app.state.ingest_threads = CapacityLimiter(4 * (gate.slots + gate.fast_slots))
     app.state.ingest_tenant_limiters = {}
+    app.state.throttle = Throttle.from_settings(store.settings)
+    # The web UI's: listing pages and their rendered HTML.
+    app.state.listings = Listings(store)
+    app.state.rendered_pages = RenderedPages()
     return metrics
 
 
@@ -45,6 +52,31 @@ def get_uploads(request: Request) -> DirectUploads:
     return cast(DirectUploads, request.app.state.uploads)
 
 
+def get_listings(request: Request) -> Listings:
+    """Listings (the web UI's pages of pictures) over the app's store."""
+    return cast(Listings, request.app.state.listings)
+
+
+def get_rendered_pages(request: Request) -> RenderedPages:
+    """The public listing's rendered pages, kept in memory."""
+    return cast(RenderedPages, request.app.state.rendered_pages)
+
+
+def throttle_of(app: FastAPI) -> Throttle:
+    """The app's throttles, for the middleware that applies them before routing."""
+    return cast(Throttle, app.state.throttle)
+
+
+def get_throttle(request: Request) -> Throttle:
+    """The app's throttles of failed authentication and of requests per key."""
+    return cast(Throttle, request.app.state.throttle)
+
+
+def client_address(request: Request) -> str:
+    """The client's address (a trusted local proxy's ``X-Forwarded-For`` already applied by uvicorn)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def get_ingest_threads(request: Request) -> CapacityLimiter:
     """The worker threads uploads' ingests run on, all tenants together."""
     return cast(CapacityLimiter, request.app.state.ingest_threads)
@@ -56,6 +88,7 @@ def get_tenant_limiters(request: Request) -> dict[str, CapacityLimiter]:
 
 
 StoreDep = Annotated[ImageStore, Depends(get_store)]
+ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 UploadsDep = Annotated[DirectUploads, Depends(get_uploads)]
 IngestThreadsDep = Annotated[CapacityLimiter, Depends(get_ingest_threads)]

@@ -8,6 +8,7 @@ Starlette's routing errors (unknown path, wrong method) get codes too; anything 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from picstore.errors import InvalidRequest, PicstoreError
+from picstore.errors import InvalidRequest, PicstoreError, RangeNotSatisfiable, RateLimited
 
 log = logging.getLogger("picstore.web")
 
@@ -50,6 +51,11 @@ _HTTP_CODES = {
 }
 
 
+def retry_after(seconds: float) -> str:
+    """A ``Retry-After`` value: whole seconds, at least 1 (a client told 0 would retry at once)."""
+    return str(max(1, math.ceil(seconds)))
+
+
 def problem(
     error: PicstoreError, instance: str | None = None, *, status: int | None = None, **extra: Any
 ) -> JSONResponse:
@@ -73,6 +79,10 @@ def problem(
         headers["Retry-After"] = "5"
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="picstore"'
+    if isinstance(error, RangeNotSatisfiable):
+        headers["Content-Range"] = f"bytes */{error.size}"
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = retry_after(error.retry_after)
     if status in (408, 413):
         # The rest of the body is unread: the connection cannot carry another request.
         headers["Connection"] = "close"

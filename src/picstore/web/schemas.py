@@ -152,7 +152,12 @@ class TenantList(BaseModel):
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries documenting problem+json errors."""
+    """OpenAPI ``responses`` entries documenting problem+json errors.
+
+    A route that authenticates (401) may also be throttled (429, web/throttle.py): listed with it.
+    """
+    if 401 in statuses:
+        statuses = (*statuses, 429)
     return {
         status: {"model": Problem, "content": {"application/problem+json": {}}, "description": "An error."}
         for status in statuses

@@ -1,4 +1,4 @@
-"""Serving stored blobs: ``GET /b/{key}`` with immutable caching, ETag/304 and Range/206.
+"""Serving stored blobs: ``GET /b/{key}`` with immutable caching, ETag/304 and Range/206 (web/ranges.py).
 
 Only blobs the catalog knows are served (an incoming upload that has not passed ingest never is), with the
 content type picstore recorded, never one guessed from the bytes.
@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
@@ -22,6 +22,7 @@ from picstore.errors import NotFound, PicstoreError
 from picstore.store import ImageStore
 from picstore.web.deps import StoreDep
 from picstore.web.metrics import Metrics
+from picstore.web.ranges import blob_response
 
 log = logging.getLogger("picstore.web")
 
@@ -70,13 +71,10 @@ def serve_blob(key: str, request: Request, store: StoreDep) -> Response:
             # operator the path.
             log.warning("catalogued blob %s is missing at %s", loc.key, path)
             raise NotFound(f"no blob {key!r}") from None
-        # FileResponse sends with sendfile and answers Range (206, 416, multipart) on its own.
-        return FileResponse(path, headers=headers, media_type=loc.content_type, stat_result=stat)
+        # Sent with sendfile; Range as web/ranges.py decides (Starlette's own answers are text/plain).
+        return blob_response(request, headers, size=stat.st_size, path=path, stat_result=stat)
     body = blobs.get(loc.key)
-    del headers["Accept-Ranges"]  # served whole from memory: Range requests get the full 200
-    if request.method == "HEAD":
-        return Response(headers={**headers, "Content-Length": str(len(body))})
-    return Response(content=body, headers=headers, media_type=loc.content_type)
+    return blob_response(request, headers, size=len(body), body=body)
 
 
 class BlobCache:

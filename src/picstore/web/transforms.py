@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from prometheus_client import CollectorRegistry, Counter
 from starlette.concurrency import run_in_threadpool
 
@@ -35,6 +35,7 @@ from picstore.transform.spec import TransformSpec
 from picstore.transformer import Plan, Transformer, has_alpha
 from picstore.web.deps import get_ingest_threads
 from picstore.web.problems import problem
+from picstore.web.ranges import blob_response
 from picstore.web.serve import _etag_matches, blob_headers
 
 #: Cache lifetime of answers that will change (a WebP served while its AVIF is made) and of redirects.
@@ -212,9 +213,8 @@ def _answer(
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={k: v for k, v in headers.items() if k != "Content-Type"})
     if body is None and isinstance(blobs, LocalFiles):
-        return FileResponse(blobs.path_for(loc.key), headers=headers, media_type=loc.content_type)
+        path = blobs.path_for(loc.key)
+        stat = path.stat()
+        return blob_response(request, headers, size=stat.st_size, path=path, stat_result=stat)
     data = body if body is not None else blobs.get(loc.key)
-    del headers["Accept-Ranges"]  # served whole from memory
-    if request.method == "HEAD":
-        return Response(headers={**headers, "Content-Length": str(len(data))})
-    return Response(content=data, headers=headers, media_type=loc.content_type)
+    return blob_response(request, headers, size=len(data), body=data)

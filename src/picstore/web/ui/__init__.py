@@ -14,7 +14,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from picstore.listings import Listings
 from picstore.store import ImageStore
 from picstore.web.ui import account, admin, dashboard, docs, listing
 from picstore.web.ui.session import SignInRequired
@@ -42,8 +41,6 @@ async def _sign_in(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI, store: ImageStore) -> None:
     """Add the web UI's routes, its static files and the uploads' CORS to ``app``."""
-    app.state.listings = Listings(store)
-    app.state.rendered_pages = listing.RenderedPages()
     app.add_exception_handler(SignInRequired, _sign_in)
     for module in (account, dashboard, listing, admin, docs):
         app.include_router(module.router)

@@ -2,7 +2,8 @@
 link), ``/admin/login`` (admin key) and ``/logout``.
 
 A sign-in link is used by a POST from the page its GET shows, so a mail scanner that fetches the link
-does not use it up. Every POST here checks a CSRF token; a failed sign-in says why and changes nothing.
+does not use it up. Every POST here checks a CSRF token; a failed sign-in says why and changes nothing but
+the address's count of failures (web/throttle.py): too many, and sign-in from there waits (429).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from picstore.access import SIGNIN_PATH
-from picstore.errors import Forbidden, PicstoreError, Unauthorized
+from picstore.errors import Forbidden, PicstoreError, RateLimited, Unauthorized
 from picstore.models import Tenant
+from picstore.web.deps import client_address, get_throttle
+from picstore.web.problems import retry_after
 from picstore.web.ui.pages import error_page, render
 from picstore.web.ui.session import (
     check_csrf,
@@ -36,6 +39,13 @@ def _login_page(request: Request, template: str, context: dict[str, object], sta
     response = render(request, template, {"login_csrf": token, **context}, status=status)
     set_login_csrf(request, response, token)
     return response
+
+
+def _refused(page: Response, error: PicstoreError) -> Response:
+    """A refused sign-in's page; when throttled, with the ``Retry-After`` the API would send."""
+    if isinstance(error, RateLimited):
+        page.headers["Retry-After"] = retry_after(error.retry_after)
+    return page
 
 
 def _signed_in(request: Request, tenant: Tenant | None, to: str) -> Response:
@@ -63,12 +73,14 @@ async def login(request: Request) -> Response:
     form = await request.form()
     try:
         check_login_csrf(request, form)
+        get_throttle(request).check_address(client_address(request))
         key = str(form.get("api_key", "")).strip()
         tenant = await run_in_threadpool(store_of(request).authenticate, key) if key else None
         if tenant is None:
+            get_throttle(request).failed(client_address(request))
             raise Unauthorized("that API key is not valid: paste the key `picstore tenant create` printed")
     except PicstoreError as exc:
-        return _login_page(request, "login.html", {"error": exc}, status=exc.http_status)
+        return _refused(_login_page(request, "login.html", {"error": exc}, status=exc.http_status), exc)
     return await run_in_threadpool(_signed_in, request, tenant, "/dashboard")
 
 
@@ -84,13 +96,15 @@ async def use_link(token: str, request: Request) -> Response:
     form = await request.form()
     try:
         check_login_csrf(request, form)
+        get_throttle(request).check_address(client_address(request))
         tenant = await run_in_threadpool(store_of(request).access.redeem_link, token)
         if tenant is None:
+            get_throttle(request).failed(client_address(request))
             raise Forbidden(
                 "this sign-in link was used already or has expired: ask the site you came from for a new one"
             )
     except PicstoreError as exc:
-        return error_page(request, exc, back="/login")
+        return _refused(error_page(request, exc, back="/login"), exc)
     return await run_in_threadpool(_signed_in, request, tenant, "/dashboard")
 
 
@@ -110,11 +124,13 @@ async def admin_login(request: Request) -> Response:
         given = str(form.get("admin_key", "")).strip()
         if not expected:
             raise Forbidden("the admin console is off: set PICSTORE_ADMIN_KEY and restart picstore serve")
+        get_throttle(request).check_address(client_address(request))
         if not hmac.compare_digest(given.encode(), expected.encode()):
+            get_throttle(request).failed(client_address(request))
             raise Unauthorized("that admin key is not valid")
     except PicstoreError as exc:
         context = {"error": exc, "enabled": bool(expected)}
-        return _login_page(request, "admin_login.html", context, status=exc.http_status)
+        return _refused(_login_page(request, "admin_login.html", context, status=exc.http_status), exc)
     return await run_in_threadpool(_signed_in, request, None, "/admin")
 
 

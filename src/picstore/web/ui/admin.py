@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from picstore.errors import PicstoreError
 from picstore.keys import SLUG_PATTERN
+from picstore.web.deps import get_listings
 from picstore.web.schemas import ID_PATTERN
-from picstore.web.ui.dashboard import listings_of
 from picstore.web.ui.markup import picture_of
 from picstore.web.ui.pages import error_page, render
 from picstore.web.ui.session import Session, admin_session, check_csrf, store_of
@@ -38,7 +38,7 @@ def _health(request: Request) -> dict[str, str]:
 def console(request: Request, session: AdminSession) -> Response:
     """Tenants with their usage; storage and catalog health."""
     store = store_of(request)
-    rows = listings_of(request).usage_by_tenant()
+    rows = get_listings(request).usage_by_tenant()
     context = {
         "rows": rows,
         "health": _health(request),
@@ -58,7 +58,7 @@ def tenant_pictures(
 ) -> Response:
     """One tenant's pictures, each with a take-down button."""
     try:
-        found = listings_of(request).page(slug, page, PER_PAGE)
+        found = get_listings(request).page(slug, page, PER_PAGE)
     except PicstoreError as exc:
         return error_page(request, exc, session=session, back="/admin")
     cards = [

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from picstore.access import UPLOAD_TTL
 from picstore.errors import InvalidRequest, PicstoreError
-from picstore.listings import Listings
+from picstore.web.deps import get_listings
 from picstore.web.problems import problem
 from picstore.web.schemas import ID_PATTERN
 from picstore.web.ui.markup import picture_of
@@ -30,11 +30,6 @@ TenantSession = Annotated[Session, Depends(tenant_session)]
 PictureId = Annotated[str, Path(pattern=ID_PATTERN)]
 #: Pictures per dashboard page.
 PER_PAGE = 24
-
-
-def listings_of(request: Request) -> Listings:
-    found: Listings = request.app.state.listings
-    return found
 
 
 def _wants_json(request: Request) -> bool:
@@ -66,7 +61,7 @@ async def _change(request: Request, session: Session, change: Callable[[dict[str
 @router.get("")
 def dashboard(request: Request, session: TenantSession, page: Annotated[int, Query(ge=1)] = 1) -> Response:
     """The dashboard page."""
-    listings = listings_of(request)
+    listings = get_listings(request)
     try:
         found = listings.page(session.customer, page, PER_PAGE)
     except InvalidRequest as exc:
@@ -95,7 +90,7 @@ async def upload_token(request: Request, session: TenantSession) -> Response:
         return problem(exc, request.url.path)
     mint = store_of(request).upload_token
     token = await run_in_threadpool(mint, session.customer, UPLOAD_TTL)
-    return JSONResponse({"token": token, "expires_in": UPLOAD_TTL}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"token": token, "expires_in": UPLOAD_TTL})  # no-store: web/headers.py
 
 
 @router.post("/listing")
@@ -103,7 +98,7 @@ async def describe(request: Request, session: TenantSession) -> Response:
     """Set the listing's display name and description."""
 
     def change(f: dict[str, str]) -> None:
-        listings_of(request).describe(
+        get_listings(request).describe(
             session.customer, name=f.get("name", ""), description=f.get("description", "")
         )
 
@@ -117,7 +112,7 @@ async def order(request: Request, session: TenantSession) -> Response:
     def change(f: dict[str, str]) -> None:
         if f.get("mode") not in ("newest", "custom"):
             raise InvalidRequest("mode must be newest or custom")
-        listings_of(request).set_custom_order(session.customer, f["mode"] == "custom")
+        get_listings(request).set_custom_order(session.customer, f["mode"] == "custom")
 
     return await _change(request, session, change)
 
@@ -127,7 +122,7 @@ async def set_text(image_id: PictureId, request: Request, session: TenantSession
     """Set a picture's alt text and caption."""
 
     def change(f: dict[str, str]) -> None:
-        listings_of(request).set_text(
+        get_listings(request).set_text(
             session.customer,
             image_id,
             alt=f.get("alt", ""),
@@ -143,7 +138,7 @@ async def move(image_id: PictureId, request: Request, session: TenantSession) ->
     or ``after=<id>`` (drag and drop)."""
 
     def change(f: dict[str, str]) -> None:
-        listings = listings_of(request)
+        listings = get_listings(request)
         if "before" in f:
             listings.move(session.customer, image_id, f["before"] or None)
         elif f.get("after"):

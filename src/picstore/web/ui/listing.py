@@ -6,16 +6,12 @@ short ``max-age``, so a change shows within a minute. A page costs a fixed numbe
 
 Rendered pages are kept in memory (:class:`RenderedPages`) under the listing's fingerprint: any upload,
 delete, take-down or change made in the dashboard changes it, so those show at once; what picstore
-cannot see in the fingerprint (a migration moving blobs to new URLs) shows within ``RENDERED_TTL``.
+cannot see in the fingerprint (a migration moving blobs to new URLs) shows within ``RENDERED_TTL``
+(web/page_cache.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import threading
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -27,8 +23,9 @@ from picstore.keys import SLUG_PATTERN
 from picstore.listings import ListingPage, Listings
 from picstore.settings import Settings
 from picstore.variants.spec import parse_spec
+from picstore.web.deps import get_listings, get_rendered_pages
+from picstore.web.page_cache import Rendered, RenderedPages, page_etag
 from picstore.web.schemas import ID_PATTERN
-from picstore.web.ui.dashboard import listings_of
 from picstore.web.ui.markup import largest_url, picture_of
 from picstore.web.ui.pages import error_page, page_response, template
 
@@ -68,49 +65,6 @@ def render_listing(found: ListingPage) -> str:
     return html
 
 
-#: Longest a rendered page is reused when its fingerprint has not changed, and how many are kept.
-RENDERED_TTL = 30.0
-RENDERED_MAX = 256
-
-
-@dataclass(frozen=True)
-class Rendered:
-    fingerprint: object
-    html: str
-    etag: str
-    until: float
-
-
-def _etag(html: str) -> str:
-    return '"' + hashlib.sha256(html.encode()).hexdigest()[:32] + '"'
-
-
-class RenderedPages:
-    """Rendered listing pages by (tenant, page), each valid while its fingerprint is (at most
-    ``RENDERED_TTL`` seconds); the least recently used go first beyond ``RENDERED_MAX``."""
-
-    def __init__(self) -> None:
-        self._pages: OrderedDict[tuple[str, int], Rendered] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, int], fingerprint: object) -> Rendered | None:
-        with self._lock:
-            found = self._pages.get(key)
-            if found is None or found.fingerprint != fingerprint or found.until < time.monotonic():
-                return None
-            self._pages.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, int], fingerprint: object, html: str) -> Rendered:
-        rendered = Rendered(fingerprint, html, _etag(html), time.monotonic() + RENDERED_TTL)
-        with self._lock:
-            self._pages[key] = rendered
-            self._pages.move_to_end(key)
-            while len(self._pages) > RENDERED_MAX:
-                self._pages.popitem(last=False)
-        return rendered
-
-
 def rendered_listing(listings: Listings, pages: RenderedPages, slug: str, page: int) -> Rendered:
     """The listing page's HTML and ETag: from memory while the fingerprint holds, else rendered now."""
     tenant = listings.store.tenant(slug)
@@ -123,7 +77,7 @@ def rendered_listing(listings: Listings, pages: RenderedPages, slug: str, page: 
 
 
 def _cached(request: Request, html: str, etag: str | None = None) -> Response:
-    etag = etag or _etag(html)
+    etag = etag or page_etag(html)
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": CACHE})
     response = page_response(html, cache=CACHE)
@@ -136,7 +90,7 @@ async def listing(slug: Slug, request: Request, page: Annotated[int, Query(ge=1)
     """A tenant's public listing page."""
     try:
         found = await run_in_threadpool(
-            rendered_listing, listings_of(request), request.app.state.rendered_pages, slug, page
+            rendered_listing, get_listings(request), get_rendered_pages(request), slug, page
         )
     except (NotFound, InvalidRequest) as exc:
         return error_page(request, exc, back="/")
@@ -148,7 +102,7 @@ async def picture_page(
     slug: Slug, image_id: Annotated[str, Path(pattern=ID_PATTERN)], request: Request
 ) -> Response:
     """One picture of a listing, large: where a picture's link leads with JavaScript off."""
-    store = listings_of(request).store
+    store = get_listings(request).store
     try:
         image = await run_in_threadpool(store.get, image_id, slug)
         tenant = await run_in_threadpool(store.tenant, slug)

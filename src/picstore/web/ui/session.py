@@ -21,6 +21,7 @@ from starlette.responses import Response
 from picstore.errors import Forbidden
 from picstore.models import Tenant
 from picstore.store import ImageStore
+from picstore.web.deps import get_store
 
 SESSION_COOKIE = "picstore_session"
 LOGIN_CSRF_COOKIE = "picstore_login_csrf"
@@ -60,8 +61,8 @@ class SignInRequired(Exception):
 
 
 def store_of(request: Request) -> ImageStore:
-    store: ImageStore = request.app.state.store
-    return store
+    """The app's store (through :mod:`picstore.web.deps`, like every route)."""
+    return get_store(request)
 
 
 def current_session(request: Request) -> Session | None:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from picstore.errors import Unauthorized
 from picstore.models import Tenant
 from picstore.web.auth import current_tenant
+from picstore.web.deps import client_address, get_throttle
 from picstore.web.ui.session import store_of
 
 UPLOADS_PATH = "/v1/uploads"
@@ -35,13 +36,16 @@ def current_uploader(
 ) -> Tenant:
     """The tenant of the request's API key or upload token; 401 without a valid one."""
     token = credentials.credentials if credentials is not None else ""
+    throttle = get_throttle(request)
     if token.startswith("psu_"):
+        address = client_address(request)
         tenant = store_of(request).access.uploader(token)
         if tenant is None:
+            throttle.failed(address)
             raise Unauthorized("that upload token is not valid or has expired: ask the page for a new one")
         request.state.tenant = tenant
         return tenant
-    return current_tenant(request, store_of(request), credentials)
+    return current_tenant(request, store_of(request), throttle, credentials)
 
 
 UploaderDep = Annotated[Tenant, Depends(current_uploader)]

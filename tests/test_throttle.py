@@ -1,0 +1,166 @@
+"""web/throttle.py: failed authentication is limited per client address, requests per key; both 429
+problem+json with ``Retry-After`` and a stable code. The buckets on a clock the test moves; the routes
+through the app, with limits small enough to reach."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from picstore.errors import ConfigError
+from picstore.settings import load_settings
+from picstore.web.app import create_app
+from picstore.web.throttle import Buckets
+from tests.http_support import ADMIN_KEY, Api, make_image_store
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_bucket_gives_its_capacity_then_one_token_per_refill_interval() -> None:
+    clock = Clock()
+    buckets = Buckets(3, 0.5, clock=clock)  # 3 at once, then one every 2 s
+    assert [buckets.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert buckets.wait("a") == pytest.approx(2.0)
+    assert buckets.take("a") == pytest.approx(2.0)  # refused, and nothing taken
+    assert buckets.take("b") == 0.0  # another name has its own bucket
+    clock.now += 1.999
+    assert buckets.take("a") > 0
+    clock.now += 0.001
+    assert buckets.wait("a") == 0.0 and buckets.take("a") == 0.0
+    assert buckets.take("a") == pytest.approx(2.0)
+    clock.now += 3600  # refills to its capacity, not beyond
+    assert [buckets.take("a") for _ in range(4)][-2:] == [0.0, pytest.approx(2.0)]
+
+
+def test_buckets_forget_the_least_recently_seen_beyond_their_bound() -> None:
+    buckets = Buckets(1, 0.001, max_tracked=2, clock=Clock())
+    for name in ("a", "b", "c"):
+        assert buckets.take(name) == 0.0
+    assert buckets.take("c") > 0 and buckets.take("b") > 0
+    assert buckets.take("a") == 0.0  # forgotten: a full bucket again
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    settings = {
+        "auth_failure_limit": 3,
+        "auth_failure_window": 3600,
+        "key_rate_limit": 0.001,
+        "key_rate_burst": 5,
+    }
+    with make_image_store(tmp_path, **settings) as store:
+        keys = {slug: store.create_tenant(slug)[1] for slug in ("acme", "globex")}
+        app = create_app(store)
+        with TestClient(app) as client:
+            yield Api(client=client, store=store, app=app, keys=keys)
+
+
+def _throttled(response: object, code: str) -> None:
+    assert response.status_code == 429, response.text  # type: ignore[attr-defined]
+    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
+    assert response.json()["code"] == code  # type: ignore[attr-defined]
+    assert int(response.headers["retry-after"]) >= 1  # type: ignore[attr-defined]
+
+
+def test_failed_keys_from_one_address_are_throttled_even_a_right_one_after(api: Api) -> None:
+    wrong = {"Authorization": "Bearer psk_" + "x" * 43}
+    for _ in range(3):
+        assert api.client.get("/v1/images", headers=wrong).status_code == 401
+    _throttled(api.client.get("/v1/images", headers=wrong), "too_many_auth_failures")
+    # A right key from the same address is refused too: the answer must not tell guesses apart.
+    _throttled(api.client.get("/v1/images", headers=api.auth("acme")), "too_many_auth_failures")
+    with TestClient(api.app, client=("192.0.2.7", 4000)) as elsewhere:
+        assert elsewhere.get("/v1/images", headers=api.auth("acme")).status_code == 200
+
+
+def test_requests_without_a_key_are_not_failures(api: Api) -> None:
+    for _ in range(5):
+        assert api.client.get("/v1/images").status_code == 401
+    assert api.client.get("/v1/images", headers=api.auth("acme")).status_code == 200
+
+
+def test_wrong_admin_keys_and_upload_tokens_count_as_failures(api: Api) -> None:
+    assert api.client.get("/v1/tenants", headers={"Authorization": "Bearer " + "a" * 40}).status_code == 401
+    token = {"Authorization": "Bearer psu_" + "x" * 43}
+    assert (
+        api.client.post(
+            "/v1/uploads", json={"content_type": "image/jpeg", "bytes": 9}, headers=token
+        ).status_code
+        == 401
+    )
+    assert api.client.get("/v1/tenants", headers={"Authorization": "Bearer " + "b" * 40}).status_code == 401
+    _throttled(
+        api.client.get("/v1/tenants", headers={"Authorization": f"Bearer {ADMIN_KEY}"}),
+        "too_many_auth_failures",
+    )
+
+
+def test_failed_sign_ins_count_and_the_page_says_when_to_retry(api: Api) -> None:
+    page = api.client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)[1]  # type: ignore[index]
+    for _ in range(3):
+        assert api.client.post("/login", data={"csrf": csrf, "api_key": "psk_wrong"}).status_code == 401
+    refused = api.client.post("/login", data={"csrf": csrf, "api_key": api.keys["acme"]})
+    assert refused.status_code == 429 and "picstore_session" not in refused.headers.get("set-cookie", "")
+    assert int(refused.headers["retry-after"]) >= 1
+    _throttled(api.client.get("/v1/images", headers=api.auth("acme")), "too_many_auth_failures")
+
+
+def test_one_key_is_rate_limited_and_the_others_are_not(api: Api) -> None:
+    for _ in range(5):
+        assert api.client.get("/v1/images", headers=api.auth("acme")).status_code == 200
+    _throttled(api.client.get("/v1/images", headers=api.auth("acme")), "rate_limited")
+    assert api.client.get("/v1/images", headers=api.auth("globex")).status_code == 200
+
+
+def test_the_defaults_and_their_ranges() -> None:
+    settings = load_settings(storage="memory://", database="sqlite://")
+    assert (settings.auth_failure_limit, settings.auth_failure_window) == (30, 60.0)
+    assert (settings.key_rate_limit, settings.key_rate_burst) == (100.0, 200)
+    off = load_settings(storage="memory://", database="sqlite://", auth_failure_limit=0, key_rate_limit=0)
+    assert (off.auth_failure_limit, off.key_rate_limit) == (0, 0)
+    for bad in (
+        {"auth_failure_limit": -1},
+        {"auth_failure_window": 0},
+        {"key_rate_limit": -1},
+        {"key_rate_burst": 0},
+    ):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            load_settings(storage="memory://", database="sqlite://", **bad)
+
+
+def test_limits_off_throttle_nothing(tmp_path: Path) -> None:
+    with (
+        make_image_store(tmp_path, auth_failure_limit=0, key_rate_limit=0) as store,
+        TestClient(create_app(store)) as client,
+    ):
+        key = store.create_tenant("acme")[1]
+        for _ in range(50):
+            assert client.get("/v1/images", headers={"Authorization": "Bearer psk_wrong"}).status_code == 401
+        for _ in range(250):
+            assert client.get("/v1/images", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+def test_every_route_that_may_answer_401_documents_429(api: Api) -> None:
+    paths = api.client.get("/openapi.json").json()["paths"]
+    operations = [(p, m, op["responses"]) for p, ops in paths.items() for m, op in ops.items()]
+    assert any("401" in responses for _, _, responses in operations)
+    assert [(p, m) for p, m, responses in operations if ("401" in responses) != ("429" in responses)] == []
+
+
+def test_a_throttled_key_is_refused_before_routing(api: Api) -> None:
+    for _ in range(5):
+        assert api.client.get("/v1/images", headers=api.auth("acme")).status_code == 200
+    # Refused before the router looks: not even the 404 of a path that does not exist.
+    _throttled(api.client.get("/no/such/path", headers=api.auth("acme")), "rate_limited")
+    assert api.client.get("/no/such/path").status_code == 404
