@@ -22,6 +22,11 @@ from picstore.errors import Conflict, NotFound
 from picstore.models import Image, Page, Variant
 
 
+def variant_of(row: Any) -> Variant:
+    """A Variant from a row of the variants table (the inverse of :func:`variant_row`)."""
+    return Variant(row.name, row.format, row.width, row.height, row.bytes, row.sha256, row.blob_key)
+
+
 def variant_row(image_id: str, variant: Variant) -> dict[str, Any]:
     """The row of the variants table that records ``variant`` of the image ``image_id``."""
     return {
@@ -48,9 +53,7 @@ def images_from_rows(conn: Connection, rows: Sequence[Any]) -> list[Image]:
             .order_by(variants.c.image_id, variants.c.name, variants.c.format)
         ).all()
         for v in vrows:
-            by_image[v.image_id].append(
-                Variant(v.name, v.format, v.width, v.height, v.bytes, v.sha256, v.blob_key)
-            )
+            by_image[v.image_id].append(variant_of(v))
     return [
         Image(
             id=r.id,

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from picstore.catalog.clock import now_us
-from picstore.catalog.images import variant_row
+from picstore.catalog.images import variant_of, variant_row
 from picstore.catalog.reservations import Reservation, claim_rows
 from picstore.catalog.tables import blobs, render_claims, render_jobs, variants
 from picstore.catalog.transactions import Transactions
@@ -63,9 +63,7 @@ class Renders:
         )
         with self._tx() as conn:
             v = conn.execute(query).first()
-        return (
-            None if v is None else Variant(v.name, v.format, v.width, v.height, v.bytes, v.sha256, v.blob_key)
-        )
+        return None if v is None else variant_of(v)
 
     def record_transform(self, image_id: str, variant: Variant, reservation: Reservation) -> None:
         """Record a rendition and mark its reserved blob row used, in one transaction.
