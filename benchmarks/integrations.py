@@ -211,7 +211,7 @@ def main() -> None:
     print(f"picstore / sorl-thumbnail time: {med['picstore'] / med['sorl']:.2f}x (goal: <= 1.00)")
     print(
         "picstore's catalog statements per page: "
-        f"{last['picstore'][0]} (the images with their variants: 2, every URL on the page: 1)"
+        f"{last['picstore'][0]} (images, variants and every URL on the page in one: ImageStore.image_urls)"
     )
 
 

@@ -14,11 +14,9 @@ import builtins
 import contextlib
 import functools
 import hashlib
-import os
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, BinaryIO, Unpack
 
 from picstore.access import LINK_TTL, UPLOAD_TTL, Access, Ttl
@@ -29,17 +27,17 @@ from picstore.catalog import Catalog, create_catalog_engine, upgrade
 from picstore.catalog.blobs import GC_BATCH
 from picstore.catalog.clock import now_us
 from picstore.delivery.urls import UrlBuilder
-from picstore.errors import InvalidRequest, NotFound, TooLarge
+from picstore.errors import InvalidRequest, NotFound
 from picstore.formats import content_type_for
 from picstore.ingest import IngestOptions, ingest
 from picstore.ingest.budget import estimate
+from picstore.inputs import Data, read_capped
 from picstore.keys import clean_filename, hash_api_key, is_slug, master_key, new_id, variant_key
 from picstore.models import BlobLocation, Image, ImageUrls, Page, Tenant, Variant
 from picstore.settings import Settings, load_settings
 from picstore.transformer import Transformer, TransformOptions
 from picstore.writes import reserved, write_blob
 
-Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 TenantRef = str | Tenant
 #: ASGI and WSGI applications (what :meth:`ImageStore.asgi_app`/``wsgi_app`` return), without a framework.
 ASGIApp = Callable[
@@ -160,7 +158,7 @@ class ImageStore:
         :class:`~picstore.errors.ImageRejected` subclass with a stable ``code``; nothing is stored then.
         """
         owner = self.tenant(tenant)
-        raw = self._read_capped(data)
+        raw = read_capped(data, self.settings.max_bytes)
         with self.ingest_gate.admit(owner.slug, estimate(raw, self.ingest_options)):
             result = ingest(raw, self.ingest_options)
         master = result.master
@@ -199,23 +197,6 @@ class ImageStore:
                 variants=variants,
             )
             return self.catalog.images.add(image, owner.id, reservation, idempotency_key)
-
-    def _read_capped(self, data: Data) -> bytes:
-        limit = self.settings.max_bytes
-        if isinstance(data, bytes | bytearray | memoryview):
-            raw = bytes(data)
-        elif isinstance(data, str | os.PathLike):
-            with Path(data).open("rb") as fh:
-                raw = fh.read(limit + 1)
-        elif hasattr(data, "read"):
-            raw = data.read(limit + 1)
-            if not isinstance(raw, bytes):
-                raise InvalidRequest("the file object must be opened in binary mode")
-        else:
-            raise InvalidRequest(f"cannot read image data from {type(data).__name__}")
-        if len(raw) > limit:
-            raise TooLarge(f"the upload is larger than the limit of {limit:,} bytes")
-        return raw
 
     def get(self, image_id: str, tenant: TenantRef | None = None) -> Image:
         """The image with this id. With ``tenant``, another tenant's image is NotFound."""
@@ -330,7 +311,15 @@ class ImageStore:
         """
         images = builtins.list(images)
         keys = [k for image in images for k in (image.key, *(v.key for v in image.variants))]
-        locations = self.catalog.blobs.by_key(keys) if keys else {}
+        return self._urls_from(images, self.catalog.blobs.by_key(keys) if keys else {})
+
+    def image_urls(self, image_ids: Iterable[str]) -> dict[str, ImageUrls]:
+        """The images with these ids and all their URLs, by id, from one catalog statement; unknown ids
+        are absent. For a page of rows that hold image ids: :meth:`get_many` and :meth:`urls` in one."""
+        wanted = builtins.list(dict.fromkeys(image_ids))
+        return self._urls_from(*self.catalog.images.located(wanted)) if wanted else {}
+
+    def _urls_from(self, images: Iterable[Image], locations: dict[str, BlobLocation]) -> dict[str, ImageUrls]:
         return {
             image.id: ImageUrls(
                 image=image,

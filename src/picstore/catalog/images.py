@@ -13,32 +13,15 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, tuple_
 
 from picstore.catalog.blobs import mark_orphans
-from picstore.catalog.clock import from_us, now_us, to_us
+from picstore.catalog.clock import now_us, to_us
 from picstore.catalog.cursor import decode_cursor, encode_cursor
+from picstore.catalog.located import located_from_rows, located_query
 from picstore.catalog.reservations import Reservation, claim_rows, release_rows
+from picstore.catalog.rows import image_of, variant_of, variant_row
 from picstore.catalog.tables import images, tenants, variants
 from picstore.catalog.transactions import Transactions
 from picstore.errors import Conflict, NotFound
-from picstore.models import Image, Page, Variant
-
-
-def variant_of(row: Any) -> Variant:
-    """A Variant from a row of the variants table (the inverse of :func:`variant_row`)."""
-    return Variant(row.name, row.format, row.width, row.height, row.bytes, row.sha256, row.blob_key)
-
-
-def variant_row(image_id: str, variant: Variant) -> dict[str, Any]:
-    """The row of the variants table that records ``variant`` of the image ``image_id``."""
-    return {
-        "image_id": image_id,
-        "name": variant.name,
-        "format": variant.format,
-        "blob_key": variant.key,
-        "width": variant.width,
-        "height": variant.height,
-        "bytes": variant.bytes,
-        "sha256": variant.sha256,
-    }
+from picstore.models import BlobLocation, Image, Page, Variant
 
 
 def images_from_rows(conn: Connection, rows: Sequence[Any]) -> list[Image]:
@@ -54,24 +37,7 @@ def images_from_rows(conn: Connection, rows: Sequence[Any]) -> list[Image]:
         ).all()
         for v in vrows:
             by_image[v.image_id].append(variant_of(v))
-    return [
-        Image(
-            id=r.id,
-            tenant=r.slug,
-            format=r.format,
-            width=r.width,
-            height=r.height,
-            bytes=r.bytes,
-            sha256=r.sha256,
-            created_at=from_us(r.created_us),
-            key=r.blob_key,
-            frames=r.frames,
-            filename=r.filename,
-            alt=r.alt,
-            variants=tuple(by_image[r.id]),
-        )
-        for r in rows
-    ]
+    return [image_of(r, r.slug, by_image[r.id]) for r in rows]
 
 
 class Images:
@@ -168,6 +134,12 @@ class Images:
         )
         with self._tx() as conn:
             return images_from_rows(conn, conn.execute(query).all())
+
+    def located(self, image_ids: Sequence[str]) -> tuple[list[Image], dict[str, BlobLocation]]:
+        """The images with these ids (unknown ids left out) and the locations of all their blobs by
+        key, from one statement (see :mod:`picstore.catalog.located`)."""
+        with self._tx() as conn:
+            return located_from_rows(conn.execute(located_query(image_ids)).all())
 
     def page(self, tenant_id: str, limit: int, cursor: str | None) -> Page:
         """A tenant's images, newest first, ``limit`` at a time."""

@@ -21,8 +21,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from picstore.catalog.clock import now_us
-from picstore.catalog.images import variant_of, variant_row
 from picstore.catalog.reservations import Reservation, claim_rows
+from picstore.catalog.rows import variant_of, variant_row
 from picstore.catalog.tables import blobs, render_claims, render_jobs, variants
 from picstore.catalog.transactions import Transactions
 from picstore.models import Variant

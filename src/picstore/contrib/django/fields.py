@@ -13,7 +13,7 @@ belongs to its row, so two rows sharing an image lose it together. Replacing a p
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from django.core.files import File
@@ -204,8 +204,8 @@ class PictureField(_CharField):
 
 
 def prefetch_pictures(rows: Iterable[models.Model], *fields: str) -> None:
-    """Load the pictures of many rows at once: one catalog transaction for the images, one query for
-    their URLs, however many rows. Afterwards ``row.photo.url(...)`` answers from memory."""
+    """Load the pictures of many rows at once: one catalog statement for the images and all their URLs,
+    however many rows. Afterwards ``row.photo.url(...)`` answers from memory."""
     rows = list(rows)
     wanted = [
         (row, name, value)
@@ -216,8 +216,7 @@ def prefetch_pictures(rows: Iterable[models.Model], *fields: str) -> None:
     if not wanted:
         return
     store = get_store()
-    found: Mapping[str, Image] = store.get_many(v.id for _, _, v in wanted)
-    loaded = {p.id: p for p in pictures(store, found.values())}
+    loaded = {i: Picture(u.image, u) for i, u in store.image_urls(v.id for _, _, v in wanted).items()}
     for _row, _name, value in wanted:
         if value.id in loaded:
             value._loaded = loaded[value.id]
