@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,8 +190,15 @@ def test_health_readiness_and_openapi(api: Api) -> None:
 def test_readyz_is_503_when_the_catalog_is_gone(tmp_path: Path) -> None:
     with make_image_store(tmp_path) as store, api_for(store) as api:
         store.engine.dispose()
-        (tmp_path / "catalog.db").unlink()
-        (tmp_path / "catalog.db").mkdir()  # a directory where the database was: unopenable
+        db = tmp_path / "catalog.db"
+        # A directory where the database was: unopenable. The app's background job poller may reopen
+        # (and so recreate) the file between the two steps, hence a few tries.
+        for _ in range(20):
+            db.unlink(missing_ok=True)
+            with contextlib.suppress(FileExistsError):
+                db.mkdir()
+                break
+        assert db.is_dir()
         resp = api.client.get("/readyz")
         assert resp.status_code == 503 and resp.headers["content-type"] == "application/problem+json"
         assert resp.headers["retry-after"]
