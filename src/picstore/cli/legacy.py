@@ -19,7 +19,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from picstore.cli.app import JsonOpt, app, err, fail, open_store, print_json
+from picstore.cli.app import JsonOpt, app, err, fail, open_store
+from picstore.cli.console import note, print_json
 from picstore.errors import InvalidRequest
 from picstore.ops.importer import ImportReport, TenantRule, import_tree, walk_files
 
@@ -28,15 +29,18 @@ from picstore.ops.importer import ImportReport, TenantRule, import_tree, walk_fi
 def import_(
     directory: Annotated[
         Path | None,
-        typer.Argument(help="The old picture tree (any layout).", exists=True, file_okay=False),
+        typer.Argument(
+            metavar="DIRECTORY", help="The old picture tree (any layout).", exists=True, file_okay=False
+        ),
     ] = None,
     tenant: Annotated[
-        str | None, typer.Option("--tenant", "-t", help="Put every file in this tenant.")
+        str | None, typer.Option("--tenant", "-t", metavar="SLUG", help="Put every file in this tenant.")
     ] = None,
     tenant_from: Annotated[
         str | None,
         typer.Option(
             "--tenant-from",
+            metavar="PATTERN",
             help="Regular expression on each file's relative path whose first group (or group 'tenant') "
             "is the tenant slug, e.g. '^([^/]+)/' for the top folder.",
         ),
@@ -45,21 +49,27 @@ def import_(
         bool, typer.Option("--create-tenants", help="Create missing tenants (their API keys are printed).")
     ] = False,
     path_prefix: Annotated[
-        str, typer.Option(help="Folder of DIRECTORY inside the old URL tree, when it is not the top.")
+        str,
+        typer.Option(
+            metavar="PATH", help="Folder of DIRECTORY inside the old URL tree, when it is not the top."
+        ),
     ] = "",
     workers: Annotated[
-        int | None, typer.Option("--concurrency", "-j", help="Files ingested in parallel.", min=1, max=64)
+        int | None,
+        typer.Option("--concurrency", "-j", metavar="N", help="Files ingested in parallel.", min=1, max=64),
     ] = None,
     emit_rewrite_map: Annotated[
         str | None,
         typer.Option(
             "--emit-rewrite-map",
+            metavar="nginx|lighttpd",
             help="Instead of (or after) importing, write a redirect map of every imported old path for "
             "a front server: nginx or lighttpd.",
         ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the map here (default stdout).")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the map here (default stdout)."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -98,13 +108,13 @@ def import_(
         else:
             with output.open("wb") as fh:
                 fh.writelines(lines)
-            err.print(f"wrote {output}")
+            note(f"wrote {output}")
 
 
 @contextmanager
 def _bar(directory: Path, *, enabled: bool) -> Iterator[Callable[[int], None]]:
     """A progress bar over the tree's files (counted first), with bytes read, rate and ETA."""
-    if not enabled:
+    if not (enabled and err.is_terminal):  # a bar written to a pipe or a log is noise, not progress
         yield lambda _size: None
         return
     total = sum(1 for _ in walk_files(directory))
@@ -135,16 +145,16 @@ def _print_report(report: ImportReport, as_json: bool) -> None:
         print_json(report.to_dict())
         return
     rate = report.imported / report.seconds if report.seconds else 0.0
-    err.print(
+    note(
         f"{report.found:,} files: {report.imported:,} imported ({report.reused:,} of them duplicates or "
         f"done by an earlier run), {report.already_recorded:,} recorded before, {len(report.refused):,} "
         f"refused, {len(report.failed):,} failed, in {report.seconds:.1f} s ({rate:,.1f} files/s)"
     )
     for slug, key in sorted(report.tenants_created.items()):
-        err.print(f"created tenant {slug}; its API key (shown only now): {key}")
+        note(f"created tenant {slug}; its API key (shown only now): {key}")
     for problem in sorted(report.refused, key=lambda p: p.path):
-        err.print(f"[yellow]refused[/yellow] {problem.path} ({problem.code}): {problem.message}")
+        note(f"{problem.path} ({problem.code}): {problem.message}", "yellow", "refused")
     for problem in sorted(report.failed, key=lambda p: p.path):
-        err.print(f"[red]failed[/red] {problem.path} ({problem.code}): {problem.message}")
+        note(f"{problem.path} ({problem.code}): {problem.message}", "red", "failed")
     if report.failed:
-        err.print("failed files were not recorded: run the same command again to retry them")
+        note("failed files were not recorded: run the same command again to retry them")

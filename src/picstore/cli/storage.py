@@ -19,14 +19,19 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from picstore.cli.app import JsonOpt, app, err, open_store, print_json
+from picstore.cli.app import JsonOpt, app, err, open_store
+from picstore.cli.command import App
+from picstore.cli.console import line, note, print_json
 from picstore.models import BlobLocation
 
-storage_app = typer.Typer(help="Show or switch the blob store that takes new uploads (for every node).")
+storage_app = App(help="Show or switch the blob store that takes new uploads (for every node).")
 app.add_typer(storage_app, name="storage")
 
 WorkersOpt = Annotated[
-    int, typer.Option("--concurrency", "--workers", "-j", help="Blobs handled in parallel.", min=1, max=128)
+    int,
+    typer.Option(
+        "--concurrency", "--workers", "-j", metavar="N", help="Blobs handled in parallel.", min=1, max=128
+    ),
 ]
 
 
@@ -38,14 +43,16 @@ def storage_show(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json({"write_target": target, "settings": configured})
         return
-    print(target)
+    line(target)
     if configured.rstrip("/") != target.rstrip("/"):
-        err.print(f"(the settings say {configured}; the catalog decides: new uploads go to {target})")
+        note(f"(the settings say {configured}; the catalog decides: new uploads go to {target})")
 
 
 @storage_app.command("use")
 def storage_use(
-    url: Annotated[str, typer.Argument(help="Blob store URL: s3://bucket/prefix, file:///path ...")],
+    url: Annotated[
+        str, typer.Argument(metavar="URL", help="Blob store URL: s3://bucket/prefix, file:///path ...")
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     """Send new uploads to URL, on every node within a few seconds (target_ttl), with no restart.
@@ -59,13 +66,13 @@ def storage_use(
     if as_json:
         print_json({"write_target": target, "previous": previous})
     else:
-        err.print(f"new uploads go to {target} (was {previous}); every node follows within {ttl:g} s")
+        note(f"new uploads go to {target} (was {previous}); every node follows within {ttl:g} s")
 
 
 @contextmanager
 def _bar(enabled: bool, label: str, total: int, total_bytes: int) -> Iterator[Callable[[BlobLocation], None]]:
     """A progress bar over blobs and bytes (rate, ETA); yields the function that counts one blob."""
-    if not enabled:
+    if not (enabled and err.is_terminal):  # a bar written to a pipe or a log is noise, not progress
         yield lambda _loc: None
         return
     columns = (
@@ -94,7 +101,9 @@ def _bar(enabled: bool, label: str, total: int, total_bytes: int) -> Iterator[Ca
 
 @app.command()
 def migrate(
-    to: Annotated[str, typer.Option("--to", help="Target blob store URL, e.g. s3://bucket/prefix.")],
+    to: Annotated[
+        str, typer.Option("--to", metavar="URL", help="Target blob store URL, e.g. s3://bucket/prefix.")
+    ],
     workers: WorkersOpt = 16,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check the target and count; copy nothing.")
@@ -124,34 +133,34 @@ def migrate(
         print_json(report.to_dict())
         raise typer.Exit(0 if report.ok else 1)
     if report.stopped is not None:
-        err.print(f"[red]stopped[/red]: {report.stopped}")
-        err.print("every blob would fail the same way: fix that, then run the same command again")
+        note(report.stopped, "red", "stopped:")
+        note("every blob would fail the same way: fix that, then run the same command again")
     elif report.dry_run:
-        err.print(
+        note(
             f"dry run: {report.total:,} blobs ({report.total_bytes:,} bytes) would move to {report.target}; "
             f"new uploads would go there instead of {report.previous_target}. The target answers and "
             "accepts writes."
         )
     elif report.total == 0 and report.passes <= 1:
-        err.print(f"nothing to copy: every blob is in {report.target}, which takes new uploads")
+        note(f"nothing to copy: every blob is in {report.target}, which takes new uploads")
     else:
         rate = report.copied / report.seconds if report.seconds else 0.0
         if report.settle_seconds:
-            err.print(
+            note(
                 f"new uploads switched to {report.target}; waited {report.settle_seconds:g} s for every node"
             )
-        err.print(
+        note(
             f"{report.copied:,} copied ({report.bytes_copied:,} bytes, {rate:,.0f} blobs/s), "
             f"{report.already_there:,} already there, {report.skipped:,} skipped (unused, never written), "
             f"{len(report.failed):,} failed, in {report.seconds:.1f} s"
         )
-        err.print(f"new uploads go to {report.target}")
+        note(f"new uploads go to {report.target}")
     for key, why in sorted(report.failed.items()):
-        err.print(f"[red]failed[/red] {key}: {why}")
+        note(f"{key}: {why}", "red", "failed")
     if report.failed:
-        err.print("failed blobs stay where they were (still served); run the same command again to retry")
+        note("failed blobs stay where they were (still served); run the same command again to retry")
     elif report.ok and not report.dry_run:
-        err.print("next: `picstore verify` says when the old store can be removed")
+        note("next: `picstore verify` says when the old store can be removed")
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -175,21 +184,21 @@ def verify(
     if as_json:
         print_json(report.to_dict())
         raise typer.Exit(0 if report.ok else 1)
-    err.print(
+    note(
         f"{report.checked:,} checked, {len(report.missing):,} missing, {len(report.damaged):,} damaged, "
         f"{len(report.unchecked):,} unreadable"
     )
     for key in report.missing:
-        err.print(f"[red]missing[/red] {key}")
+        note(key, "red", "missing")
     for key in report.damaged:
-        err.print(f"[red]damaged[/red] {key}")
+        note(key, "red", "damaged")
     for key, why in sorted(report.unchecked.items()):
-        err.print(f"[red]unreadable[/red] {key}: {why}")
+        note(f"{key}: {why}", "red", "unreadable")
     for url, count in report.stores.items():
         role = "write target" if url == report.write_target else "still used"
-        err.print(f"{count:,} blobs in {url} ({role})")
+        note(f"{count:,} blobs in {url} ({role})")
     if report.old_stores_removable:
-        err.print(f"every blob is in {report.write_target}: stores used before can be removed")
+        note(f"every blob is in {report.write_target}: stores used before can be removed")
     elif report.elsewhere:
-        err.print(f"keep {', '.join(report.elsewhere)}: run `picstore migrate --to {report.write_target}`")
+        note(f"keep {', '.join(report.elsewhere)}: run `picstore migrate --to {report.write_target}`")
     raise typer.Exit(0 if report.ok else 1)
