@@ -188,9 +188,11 @@ def test_health_readiness_and_openapi(api: Api) -> None:
 
 def test_readyz_is_503_when_the_catalog_is_gone(tmp_path: Path) -> None:
     with make_image_store(tmp_path) as store, api_for(store) as api:
-        store.engine.dispose()
         (tmp_path / "catalog.db").unlink()
         (tmp_path / "catalog.db").mkdir()  # a directory where the database was: unopenable
+        # Only then drop the pooled connections: the render-jobs thread may open one at any moment, and one
+        # opened before the unlink would keep reading the deleted file.
+        store.engine.dispose()
         resp = api.client.get("/readyz")
         assert resp.status_code == 503 and resp.headers["content-type"] == "application/problem+json"
         assert resp.headers["retry-after"]
