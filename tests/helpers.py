@@ -30,3 +30,15 @@ def run_picstore(cwd: Path, env: dict[str, str], *args: str, timeout: float = 12
         timeout=timeout,
         check=False,
     )
+
+
+def every_image(store: Any, tenant: str) -> list[Any]:
+    """Every image of ``tenant``, following the listing's cursor to the end."""
+    out: list[Any] = []
+    cursor = None
+    while True:
+        page = store.list(tenant, 1000, cursor)
+        out.extend(page.items)
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor

@@ -189,7 +189,6 @@ def test_health_readiness_and_openapi(api: Api) -> None:
 
 def test_readyz_is_503_when_the_catalog_is_gone(tmp_path: Path) -> None:
     with make_image_store(tmp_path) as store, api_for(store) as api:
-        store.engine.dispose()
         db = tmp_path / "catalog.db"
         # A directory where the database was: unopenable. The app's background job poller may reopen
         # (and so recreate) the file between the two steps, hence a few tries.
@@ -199,6 +198,9 @@ def test_readyz_is_503_when_the_catalog_is_gone(tmp_path: Path) -> None:
                 db.mkdir()
                 break
         assert db.is_dir()
+        # Only then drop the pooled connections: one opened before the unlink would keep reading the
+        # deleted file.
+        store.engine.dispose()
         resp = api.client.get("/readyz")
         assert resp.status_code == 503 and resp.headers["content-type"] == "application/problem+json"
         assert resp.headers["retry-after"]

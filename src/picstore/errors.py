@@ -169,6 +169,13 @@ class TooManyAuthFailures(RateLimited):
     http_status = 429
 
 
+class NoTenant(InvalidRequest):
+    """No tenant for this file: its path does not match the --tenant-from pattern."""
+
+    code = "no_tenant"
+    http_status = 400
+
+
 class Unauthorized(PicstoreError):
     """A valid API key is required."""
 
@@ -211,6 +218,16 @@ class StorageError(PicstoreError):
     """The blob store failed."""
 
     code = "storage_error"
+    http_status = 502
+
+
+class StorageMisconfigured(StorageError):
+    """The blob store refuses every request: its bucket is missing or its credentials are refused.
+
+    Retrying cannot help (every blob would fail the same way): fix the configuration first.
+    """
+
+    code = "storage_misconfigured"
     http_status = 502
 
 

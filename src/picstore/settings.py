@@ -39,8 +39,11 @@ class Settings(BaseSettings):
     #: The TOML file this class reads (set per call by :func:`load_settings`).
     toml_file: ClassVar[Path | None] = None
 
-    #: Where blobs live: ``file:///path``, ``s3://bucket/prefix`` or ``memory://``.
+    #: Where new blobs go for a new catalog: ``file:///path``, ``s3://bucket/prefix`` or ``memory://``.
+    #: After that the catalog's write target decides (``picstore storage use``, ``picstore migrate``).
     storage: str = ""
+    #: Seconds a node keeps the catalog's write target before reading it again (how soon a switch lands).
+    target_ttl: float = Field(default=3.0, ge=0, le=300)
     #: The catalog: ``sqlite:///path``, ``sqlite://`` (in memory) or ``postgresql://...``.
     database: str = ""
     #: Base URL picstore is reached at (used in URLs it hands out); default ``http://{host}:{port}``.
@@ -84,6 +87,10 @@ class Settings(BaseSettings):
     #: Private bucket: hand out presigned GET URLs instead of public object URLs.
     s3_presign: bool = False
     s3_presign_ttl: int = Field(default=3600, gt=0, le=7 * 24 * 3600)
+
+    #: URL path prefix of the old picture tree brought in by ``picstore import`` (e.g. ``/pictures``):
+    #: ``picstore serve`` answers old paths under it with a 301 to the picture. Unset: no redirects.
+    legacy_prefix: str | None = Field(default=None, pattern=r"^/[^?#]*$")
 
     #: Admin key for tenant management over the API (unset: tenant management only by CLI). At least
     #: 16 characters: it is a password that anyone who can reach the service may guess at.

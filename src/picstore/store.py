@@ -11,7 +11,6 @@ it has lost nothing.
 from __future__ import annotations
 
 import builtins
-import contextlib
 import functools
 import hashlib
 import secrets
@@ -31,11 +30,12 @@ from picstore.errors import InvalidRequest, NotFound
 from picstore.formats import content_type_for
 from picstore.ingest import IngestOptions, ingest
 from picstore.ingest.budget import estimate
-from picstore.inputs import Data, read_capped
 from picstore.keys import clean_filename, hash_api_key, is_slug, master_key, new_id, variant_key
 from picstore.models import BlobLocation, Image, ImageUrls, Page, Tenant, Variant
 from picstore.settings import Settings, load_settings
 from picstore.transformer import Transformer, TransformOptions
+from picstore.upload_data import Data, read_capped
+from picstore.write_target import WriteTarget, check_store
 from picstore.writes import reserved, write_blob
 
 TenantRef = str | Tenant
@@ -65,14 +65,17 @@ class ImageStore:
     ) -> None:
         self.settings = settings if settings is not None else load_settings()
         if isinstance(storage, str) or storage is None:
-            self.blobs = open_blob_store(storage or self.settings.storage_url, self.settings)
+            default = open_blob_store(storage or self.settings.storage_url, self.settings)
         else:
-            self.blobs = storage
-        self._stores: dict[str, BlobStore] = {self.blobs.url: self.blobs}
+            default = storage
+        self._stores: dict[str, BlobStore] = {default.url: default}
         self.engine = create_catalog_engine(database or self.settings.database_url)
         if migrate:
             upgrade(self.engine)
         self.catalog = Catalog(self.engine)
+        # The catalog says where new blobs go; the settings' store only seeds a new catalog.
+        self._target = WriteTarget(self.catalog.targets, self.store_for, self.settings.target_ttl)
+        self._target.start(default.url)
         self.url_builder = UrlBuilder(self.settings.base_url)
         self.ingest_options = IngestOptions.from_settings(self.settings)
         #: Bounds uploads processed at once, fairly between tenants, with a fast lane for small ones.
@@ -83,6 +86,18 @@ class ImageStore:
         self.transforms = Transformer(self)
         #: Called with the keys of blobs a delete left unused (the HTTP service drops them from its cache).
         self.orphan_listeners: builtins.list[Callable[[builtins.list[str]], None]] = []
+
+    @property
+    def blobs(self) -> BlobStore:
+        """The blob store that takes new writes now: the catalog's write target, re-read every few
+        seconds (``target_ttl``), so every node follows ``picstore storage use`` without a restart."""
+        return self._target.store()
+
+    def use_storage(self, url: str) -> str | None:
+        """Send new writes to the store at ``url``, for every node within ``target_ttl`` seconds; returns
+        the previous target. The store is checked first: a missing bucket or refused credentials raise
+        :class:`~picstore.errors.StorageMisconfigured` and nothing changes."""
+        return self._target.switch(url)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImageStore:
@@ -167,14 +182,15 @@ class ImageStore:
         sha = digests[0]
         keys = [master_key(sha, master.format)]
         keys += [variant_key(sha, r.spec or "", r.format) for r in result.variants]
+        target = self.blobs  # once: a switch mid-upload must not split one image across two stores
         planned = [
-            BlobLocation(key, self.blobs.url, len(r.data), digest, content_type_for(r.format))
+            BlobLocation(key, target.url, len(r.data), digest, content_type_for(r.format))
             for key, r, digest in zip(keys, renditions, digests, strict=True)
         ]
         # Held before any byte is written: gc cannot take them while this upload runs (see writes.py).
         with reserved(self.catalog.blobs, planned) as reservation:
             locations = [
-                write_blob(self.blobs, self.catalog.blobs, loc, r.data, keyed_by_bytes=r.variant is None)
+                write_blob(target, self.catalog.blobs, loc, r.data, keyed_by_bytes=r.variant is None)
                 for loc, r in zip(planned, renditions, strict=True)
             ]
             variants = tuple(
@@ -377,7 +393,5 @@ class ImageStore:
     def health(self) -> dict[str, str]:
         """Check the catalog and the blob store; raises when either is unreachable."""
         self.catalog.ping()
-        probe = f"health/{new_id(6)}"
-        with contextlib.suppress(NotFound):
-            self.blobs.head(probe)
+        check_store(self.blobs)
         return {"catalog": "ok", "storage": "ok"}

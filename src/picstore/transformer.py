@@ -249,16 +249,17 @@ class Transformer:
         """Write and record a rendition as an upload writes its variants: the blob row reserved first,
         the bytes written create-only, then one transaction records the variant and uses the row."""
         data = made.data
+        target = self.store.blobs  # read once: a write-target switch must not split the row from its bytes
         planned = BlobLocation(
             plan.key,
-            self.store.blobs.url,
+            target.url,
             len(data),
             hashlib.sha256(data).hexdigest(),
             content_type_for(plan.format),
         )
         rows = self.store.catalog.blobs
         with reserved(rows, [planned]) as reservation:
-            location = write_blob(self.store.blobs, rows, planned, data, keyed_by_bytes=False)
+            location = write_blob(target, rows, planned, data, keyed_by_bytes=False)
             variant = Variant(
                 plan.name, plan.format, made.width, made.height, location.size, location.sha256, plan.key
             )

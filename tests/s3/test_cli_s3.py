@@ -54,7 +54,7 @@ def test_wrong_credentials_name_the_variables(tmp_path: Path, rgw: RGW, bucket: 
     assert picstore("tenant", "create", "acme", cwd=tmp_path, **env).code == 0
     (tmp_path / "a.jpg").write_bytes(make_jpeg())
     message = _names_the_variables(
-        picstore("put", "a.jpg", "--tenant", "acme", "--json", cwd=tmp_path, **env), "storage_error"
+        picstore("put", "a.jpg", "--tenant", "acme", "--json", cwd=tmp_path, **env), "storage_misconfigured"
     )
     assert "refused to put" in message
     report = picstore("doctor", "--json", cwd=tmp_path, **env)

@@ -29,6 +29,7 @@ from picstore.errors import (
     NotFound,
     PicstoreError,
     StorageError,
+    StorageMisconfigured,
     StorageUnavailable,
 )
 
@@ -93,7 +94,9 @@ def translate(exc: BaseException, op: str, key: str, where: str) -> PicstoreErro
     status = http_status(exc)
     s3_code = _S3_CODE.search(text)
     if s3_code and s3_code.group(1) == "NoSuchBucket":
-        return StorageError(f"{where}: the bucket does not exist (create it, e.g. with `picstore s3 setup`)")
+        return StorageMisconfigured(
+            f"{where}: the bucket does not exist (create it, e.g. with `picstore s3 setup`)"
+        )
     if isinstance(exc, FileNotFoundError):
         return NotFound(f"no blob {key!r} in {where}")
     if isinstance(exc, AlreadyExistsError | PreconditionError):
@@ -105,7 +108,7 @@ def translate(exc: BaseException, op: str, key: str, where: str) -> PicstoreErro
     if any(service in text for service in _METADATA_SERVICES):
         return no_credentials(where)
     if isinstance(exc, PermissionDeniedError | UnauthenticatedError) or status in (401, 403):
-        return StorageError(
+        return StorageMisconfigured(
             f"{where} refused to {op} {key!r}: check the S3 credentials ({CREDENTIALS_HINT}) and the "
             f"bucket's permissions ({summary(exc)})"
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, exists, select, update
+from sqlalchemy import ColumnElement, Connection, delete, exists, func, select, update
 
 from picstore.catalog.clock import now_us
 from picstore.catalog.reservations import Reservation, lock_rows, release_rows, reserve_rows
@@ -109,8 +109,11 @@ class BlobRows:
         with self._tx() as conn:
             release_rows(conn, reservation.keys, now_us())
 
-    def iter_blobs(self, after_key: str | None, limit: int) -> list[BlobLocation]:
-        """One page of blob rows in key order: the first ``limit`` whose key sorts after ``after_key``.
+    def iter_blobs(
+        self, after_key: str | None, limit: int, *, not_in: str | None = None
+    ) -> list[BlobLocation]:
+        """One page of blob rows in key order: the first ``limit`` whose key sorts after ``after_key``;
+        with ``not_in``, only blobs that live elsewhere than that store.
 
         Pass the last key of a page to get the next one; an empty page is the end. Each page is one
         primary-key range read, so walking a catalog of any size holds at most ``limit`` rows, and a
@@ -119,20 +122,39 @@ class BlobRows:
         query = select(blobs).order_by(blobs.c.key).limit(limit)
         if after_key is not None:
             query = query.where(blobs.c.key > after_key)
+        if not_in is not None:
+            query = query.where(blobs.c.store != not_in)
         with self._tx() as conn:
             return [location_of(r) for r in conn.execute(query).all()]
 
-    def walk(self, page_size: int = 1000) -> Iterator[BlobLocation]:
-        """Every blob row, in key order, read ``page_size`` rows at a time (see :meth:`iter_blobs`)."""
-        after: str | None = None
-        while page := self.iter_blobs(after, page_size):
+    def walk(
+        self, page_size: int = 1000, *, after_key: str | None = None, not_in: str | None = None
+    ) -> Iterator[BlobLocation]:
+        """Every blob row (living elsewhere than ``not_in``, when given) with a key after ``after_key``,
+        in key order, read ``page_size`` rows at a time (see :meth:`iter_blobs`)."""
+        after = after_key
+        while page := self.iter_blobs(after, page_size, not_in=not_in):
             yield from page
             after = page[-1].key
 
+    def totals(self, *, not_in: str | None = None) -> tuple[int, int]:
+        """How many blobs there are (living elsewhere than ``not_in``, when given) and their bytes."""
+        query = select(func.count(), func.coalesce(func.sum(blobs.c.size), 0))
+        if not_in is not None:
+            query = query.where(blobs.c.store != not_in)
+        with self._tx() as conn:
+            count, size = conn.execute(query).one()
+        return int(count), int(size)
+
     def move(self, key: str, store: str) -> None:
         """Record that a blob now lives in ``store`` (called after its copy there is verified)."""
-        with self._tx() as conn:
-            conn.execute(update(blobs).where(blobs.c.key == key).values(store=store))
+        self.move_blobs([key], store)
+
+    def move_blobs(self, keys: Sequence[str], store: str) -> None:
+        """Record that these blobs now live in ``store``, in one statement (their copies are verified)."""
+        if keys:
+            with self._tx() as conn:
+                conn.execute(update(blobs).where(blobs.c.key.in_(list(keys))).values(store=store))
 
     def collect_orphans(
         self, cutoff_us: int, remove_bytes: Callable[[Sequence[BlobLocation]], None], batch: int = GC_BATCH

@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 from picstore.catalog.access import AccessTokens
 from picstore.catalog.blobs import BlobRows
 from picstore.catalog.images import Images
+from picstore.catalog.legacy import LegacyPaths
 from picstore.catalog.listings import ListingRows
 from picstore.catalog.renders import Renders
+from picstore.catalog.targets import WriteTargets
 from picstore.catalog.tenants import Tenants
 from picstore.catalog.transactions import Transactions
 from picstore.catalog.upload_records import UploadRecords
@@ -22,8 +24,8 @@ __all__ = ["Catalog"]
 
 
 class Catalog:
-    """Tenants, images (with variants), blob rows, direct-upload records, transform renditions, listings
-    and web UI access tokens in one SQL database.
+    """Tenants, images (with variants), blob rows, direct-upload records, transform renditions, listings,
+    web UI access tokens, the write target and imported files' old paths in one SQL database.
 
     >>> catalog = Catalog(engine)                                      # doctest: +SKIP
     >>> catalog.images.page(tenant.id, 50, None)                       # doctest: +SKIP
@@ -39,6 +41,8 @@ class Catalog:
         self.renders = Renders(self.tx)
         self.listings = ListingRows(self.tx)
         self.access = AccessTokens(self.tx)
+        self.targets = WriteTargets(self.tx)
+        self.legacy = LegacyPaths(self.tx)
 
     def ping(self) -> None:
         """Raise CatalogUnavailable unless the database answers."""

@@ -193,3 +193,29 @@ access_tokens = Table(
     Column("used_us", BigInteger, nullable=True),
     Index(None, "expires_us"),
 )
+
+# The blob store that takes new writes, for every node at once: one row (id 1). Settings only seed it for
+# a new catalog; `picstore storage use` and `picstore migrate --to` change it, and each node re-reads it
+# within seconds (ImageStore caches it briefly), so a switch needs no restart and a node started with old
+# settings does not switch back.
+write_target = Table(
+    "write_target",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("store", String(1024), nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+# Files brought in by `picstore import`: the old URL path of each (percent-encoded, canonical, so any
+# byte sequence a filesystem allows fits) and the image it became, or the code it was refused with.
+# A path is recorded once: a second or resumed import skips it. Not a foreign key to images: a deleted
+# image's old path answers 404 like any unknown path.
+legacy_paths = Table(
+    "legacy_paths",
+    metadata,
+    Column("path", String(2048), primary_key=True),
+    Column("tenant_id", String(32), ForeignKey("tenants.id"), nullable=True),
+    Column("image_id", String(32), nullable=True),
+    Column("code", String(64), nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+)

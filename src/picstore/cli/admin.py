@@ -1,4 +1,4 @@
-"""Operating commands: serve, gc, migrate, verify, db, s3."""
+"""Operating commands: serve, gc, db, s3 (migrate and verify are in :mod:`picstore.cli.storage`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from picstore.cli.app import (
     s3_app,
     settings,
 )
-from picstore.cli.console import note, print_json, progress_bar
+from picstore.cli.console import note, print_json
 from picstore.errors import ConfigError
 
 
@@ -40,7 +40,7 @@ def serve(
     overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     with open_store(create=True, **overrides) as store:
         s = store.settings
-        note(f"picstore serving {s.storage_url} (catalog {redact(s.database_url)})")
+        note(f"picstore serving {store.blobs.url} (catalog {redact(s.database_url)})")
         note(f"listening on http://{s.host}:{s.port}  (Ctrl+C to stop)")
         run(store, s.host, s.port)
 
@@ -71,70 +71,6 @@ def gc(
         note(f"removed {len(removed)} unused blob(s)")
 
 
-@app.command()
-def migrate(
-    to: Annotated[
-        str, typer.Option("--to", metavar="URL", help="Target blob store URL, e.g. s3://bucket/prefix.")
-    ],
-    workers: Annotated[int, typer.Option(metavar="N", help="Blobs copied in parallel.", min=1, max=128)] = 8,
-    as_json: JsonOpt = False,
-) -> None:
-    """Copy every blob to another store, verify each copy (size and SHA-256), then point the catalog at it.
-
-    Safe to stop and run again: it resumes, and a finished migration copies nothing. The source is not
-    modified. Set PICSTORE_STORAGE to the target first so new uploads go there while this runs.
-    """
-    from picstore.ops.migrate import migrate as run_migration
-
-    with open_store() as store, progress_bar(not as_json, "migrating") as advance:
-        report = run_migration(store, to, workers=workers, progress=advance)
-    summary = {
-        "target": report.target,
-        "total": report.total,
-        "copied": report.copied,
-        "already_there": report.already_there,
-        "bytes_copied": report.bytes_copied,
-        "failed": report.failed,
-    }
-    if as_json:
-        print_json(summary)
-    else:
-        note(
-            f"{report.copied} copied ({report.bytes_copied:,} bytes), {report.already_there} already there, "
-            f"{len(report.failed)} failed, of {report.total} blobs not yet in {report.target}"
-        )
-        for key, why in sorted(report.failed.items()):
-            note(f"{key}: {why}", "red", "failed")
-        if report.failed:
-            note("run the same command again to retry the failed blobs")
-    raise typer.Exit(0 if report.ok else 1)
-
-
-@app.command()
-def verify(
-    quick: Annotated[bool, typer.Option(help="Check sizes only (HEAD), not SHA-256 of the bytes.")] = False,
-    workers: Annotated[int, typer.Option(metavar="N", help="Blobs checked in parallel.", min=1, max=128)] = 8,
-    as_json: JsonOpt = False,
-) -> None:
-    """Check that every blob the catalog knows is where it says, with the recorded size and SHA-256.
-
-    Exits 0 when all are, 1 when any blob is missing or damaged.
-    """
-    from picstore.ops.verify import verify as run_verify
-
-    with open_store() as store, progress_bar(not as_json, "verifying") as advance:
-        report = run_verify(store, full=not quick, workers=workers, progress=advance)
-    if as_json:
-        print_json({"checked": report.checked, "missing": report.missing, "damaged": report.damaged})
-    else:
-        note(f"{report.checked} checked, {len(report.missing)} missing, {len(report.damaged)} damaged")
-        for key in report.missing:
-            note(key, "red", "missing")
-        for key in report.damaged:
-            note(key, "red", "damaged")
-    raise typer.Exit(0 if report.ok else 1)
-
-
 @db_app.command("upgrade")
 def db_upgrade(as_json: JsonOpt = False) -> None:
     """Apply pending catalog migrations (also done on every start)."""
@@ -158,6 +94,10 @@ def db_upgrade(as_json: JsonOpt = False) -> None:
 
 @s3_app.command("setup")
 def s3_setup(
+    url: Annotated[
+        str | None,
+        typer.Argument(metavar="URL", help="s3://bucket/prefix (default: PICSTORE_STORAGE)."),
+    ] = None,
     public: Annotated[
         bool | None,
         typer.Option(
@@ -170,13 +110,14 @@ def s3_setup(
     """Create the bucket if it is missing and apply a public-read bucket policy to the stored images."""
     from picstore.blobs.base import BucketSetup
 
-    url = settings().storage_url
-    if urlsplit(url).scheme != "s3":
-        raise ConfigError(f"the store is {url}: set PICSTORE_STORAGE=s3://bucket/prefix")
+    target = url or settings().storage_url
+    if urlsplit(target).scheme != "s3":
+        raise ConfigError(f"the store is {target}: give s3://bucket/prefix, or set PICSTORE_STORAGE to it")
     with open_store() as store:
-        if not isinstance(store.blobs, BucketSetup):
-            raise ConfigError(f"the store is {store.blobs.url}: set PICSTORE_STORAGE=s3://bucket/prefix")
-        result = store.blobs.setup_bucket(public=public)
+        blobs = store.store_for(target)
+        if not isinstance(blobs, BucketSetup):
+            raise ConfigError(f"the store is {blobs.url}: give s3://bucket/prefix")
+        result = blobs.setup_bucket(public=public)
     if as_json:
         print_json({"bucket": result.bucket, "created": result.created, "public_read": result.public_read})
     else:

@@ -8,6 +8,8 @@ the routes. Every error leaves as ``application/problem+json`` (:mod:`picstore.w
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -15,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 import picstore
 from picstore.errors import PicstoreError
 from picstore.store import ImageStore
-from picstore.web import api, deps, serve, tenants, transforms, ui, upload_routes
+from picstore.web import api, deps, legacy, serve, tenants, transforms, ui, upload_routes
 from picstore.web.headers import ResponseRules
 from picstore.web.limits import BodyGuard, BodyLimits
 from picstore.web.memory import cap_malloc_arenas
@@ -26,6 +28,7 @@ from picstore.web.server import uvicorn_options
 from picstore.web.throttle import ThrottleGate
 
 __all__ = ["create_app", "problem", "run"]
+log = logging.getLogger("picstore.web")
 
 _DESCRIPTION = """Store, clean and serve the pictures your application's customers upload.
 
@@ -92,6 +95,8 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     app.include_router(upload_routes.router)
     app.include_router(tenants.router)
     app.include_router(serve.router)
+    if settings.legacy_prefix:
+        app.include_router(legacy.router(settings.legacy_prefix))
     app.include_router(transforms.router(store, metrics.registry))
     ui.install(app, store)
     guard = limits or BodyLimits(
@@ -109,9 +114,24 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     return app
 
 
+def check_on_start(store: ImageStore) -> bool:
+    """Check the catalog and the write target once, logging what to fix when one fails; True when ready.
+
+    The service starts anyway (reads from other stores may work, and the fix may come while it runs):
+    ``/readyz`` answers 503 with the same reason until then, so a load balancer sends it no traffic.
+    """
+    try:
+        store.health()
+    except PicstoreError as exc:
+        log.error("not ready: %s. Fix that; /readyz answers 503 until then (no restart needed).", exc.message)
+        return False
+    return True
+
+
 def run(store: ImageStore, host: str, port: int) -> None:
-    """Serve ``store`` with uvicorn until interrupted."""
+    """Serve ``store`` with uvicorn until interrupted (after checking its catalog and blob store)."""
     import uvicorn
 
     cap_malloc_arenas()  # before the worker threads start: keeps RSS flat (see web/memory.py)
+    check_on_start(store)
     uvicorn.run(create_app(store), host=host, port=port, log_level="info", **uvicorn_options(store.settings))

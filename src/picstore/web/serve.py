@@ -1,7 +1,9 @@
 """Serving stored blobs: ``GET /b/{key}`` with immutable caching, ETag/304 and Range/206 (web/ranges.py).
 
-Only blobs the catalog knows are served (an incoming upload that has not passed ingest never is), with the
-content type picstore recorded, never one guessed from the bytes.
+A blob that lives in a store browsers read directly (S3 after a migration) is answered with a redirect
+there, so old ``/b/`` URLs keep working. Only blobs the catalog knows are served (an incoming upload
+that has not passed ingest never is), with the content type picstore recorded, never one guessed from
+the bytes.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
@@ -58,6 +60,11 @@ def serve_blob(key: str, request: Request, store: StoreDep) -> Response:
     """A catalogued, live blob: from its file with sendfile and Range (a ``LocalFiles`` store), else whole."""
     validate_key(key)
     loc, blobs = store.locate(key, live=True)
+    moved_to = blobs.public_url(loc.key)
+    if moved_to is not None:
+        # The blob lives where browsers fetch it directly (it was migrated to S3): old /b/ URLs, cached in
+        # pages anywhere, follow it. Not permanent: it may move again, or be presigned.
+        return RedirectResponse(moved_to, status_code=302, headers={"Cache-Control": "public, max-age=60"})
     etag = f'"{loc.sha256}"'
     headers = blob_headers(etag, loc.content_type)
     if _etag_matches(request.headers.get("if-none-match"), etag):
@@ -156,8 +163,8 @@ class BlobCache:
         try:
             validate_key(key)
             loc, blobs = self.store.locate(key, live=True)
-            if loc.size > self.max_blob_bytes:
-                return None
+            if loc.size > self.max_blob_bytes or blobs.public_url(loc.key) is not None:
+                return None  # large, or moved where browsers fetch it: the full path streams or redirects
             body = blobs.get(loc.key)
         except PicstoreError:
             return None  # the full path answers with the right problem

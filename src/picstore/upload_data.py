@@ -1,7 +1,7 @@
-"""What :meth:`ImageStore.put <picstore.store.ImageStore.put>` accepts as an upload, read with a cap.
+"""What an application may hand to :meth:`ImageStore.put <picstore.store.ImageStore.put>`, read capped.
 
-Invariant: never more than ``limit + 1`` bytes are read from a path or a file object, so an oversized
-upload is refused (:class:`~picstore.errors.TooLarge`) without being read whole into memory.
+Invariant: at most ``limit + 1`` bytes are read from a path or a file object, however large it is, so an
+oversized upload is refused with :class:`~picstore.errors.TooLarge` without being read whole.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ Data = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 
 
 def read_capped(data: Data, limit: int) -> bytes:
-    """The upload's bytes; TooLarge beyond ``limit`` bytes, InvalidRequest for what is not binary data."""
+    """The bytes of ``data``; TooLarge when there are more than ``limit``."""
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
     elif isinstance(data, str | os.PathLike):

@@ -1,0 +1,174 @@
+"""`picstore migrate` file:// -> Ceph RGW against `rclone copy` and `aws s3 sync` of the same files.
+
+N blobs of 50 KiB (random bytes, so nothing compresses or dedupes) are written to a file store and
+catalogued (rows loaded straight into picstore's blobs table, SQLite). Then, into the same RGW in the same
+run: picstore migrates them with verification on (each blob read and checked against its recorded size
+and SHA-256, written create-only, the copy proved by RGW's MD5 ETag of the write, the catalog flipped in
+batches) and, with --read-back, again reading each copy back from RGW and checking its SHA-256;
+`rclone copy --transfers 16` copies the directory (it checks each upload's MD5 against the ETag); `aws s3
+sync` with 16 concurrent requests does the same. Files per second for each and picstore's ratio to
+rclone are printed.
+
+    .venv/bin/python benchmarks/migrate.py                       # 1,000 and 10,000 blobs
+    .venv/bin/python benchmarks/migrate.py --sizes 1000 --skip aws
+
+Needs rclone (`apt install rclone`) and the AWS CLI (`pip install awscli`) on PATH; a missing one is
+skipped with a note. Uses the RGW at --endpoint (default http://127.0.0.1:7480, user test/testsecret).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+# benchmarks/ last, not first: its http.py must not hide the standard library's http package.
+sys.path[:] = [str(REPO / "src")] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "benchmarks"]
+sys.path.append(str(REPO / "benchmarks"))
+
+from sqlalchemy import insert  # noqa: E402
+
+from picstore import ImageStore  # noqa: E402
+from picstore.blobs.local import LocalStore  # noqa: E402
+from picstore.catalog.tables import blobs  # noqa: E402
+from picstore.ops.migrate import migrate  # noqa: E402
+from picstore.settings import load_settings  # noqa: E402
+from s3 import boto3_client, empty  # noqa: E402
+
+
+def make_blobs(root: Path, n: int, size: int) -> list[dict[str, Any]]:
+    """``n`` random blobs in a file store under ``root``; their catalog rows."""
+    store = LocalStore(root)
+    rows = []
+    now = time.time_ns() // 1000
+    for _ in range(n):
+        data = os.urandom(size)
+        sha = hashlib.sha256(data).hexdigest()
+        key = f"img/{sha[:2]}/{sha[2:4]}/{sha}.jpg"
+        store.put(key, data, content_type="image/jpeg")
+        rows.append(
+            {"key": key, "store": store.url, "size": size, "sha256": sha, "content_type": "image/jpeg"}
+            | {"created_us": now, "orphaned_us": None}
+        )
+    return rows
+
+
+def run_picstore(
+    root: Path, db: Path, rows: list[dict[str, Any]], target: str, args: Any, read_back: bool = False
+) -> float:
+    settings = load_settings(
+        storage=root.as_uri(), database=f"sqlite:///{db}", s3_endpoint=args.endpoint, target_ttl=0
+    )
+    with ImageStore.from_settings(settings) as store:
+        with store.engine.begin() as conn:
+            conn.execute(insert(blobs), rows)
+        report = migrate(store, target, workers=args.concurrency, read_back=read_back)
+        if not report.ok or report.copied != len(rows):
+            raise SystemExit(f"picstore migrate failed: {report.to_dict()}")
+        return report.seconds
+
+
+def run_rclone(root: Path, bucket: str, prefix: str, args: Any) -> float:
+    # The remote is defined by environment variables (rclone's RCLONE_CONFIG_<NAME>_<KEY>), no config
+    # file. An AWS_CA_BUNDLE in the environment makes Debian's rclone refuse a plain-HTTP endpoint.
+    env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+    env.update(
+        RCLONE_CONFIG_BENCH_TYPE="s3",
+        RCLONE_CONFIG_BENCH_PROVIDER="Ceph",
+        RCLONE_CONFIG_BENCH_ENDPOINT=args.endpoint,
+        RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=args.access_key,
+        RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=args.secret_key,
+    )
+    cmd = ["rclone", "copy", str(root), f"bench:{bucket}/{prefix}", "--transfers", str(args.concurrency)]
+    cmd += ["--checkers", "16"]
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    return time.perf_counter() - started
+
+
+def run_aws(root: Path, bucket: str, prefix: str, args: Any, config_dir: Path) -> float:
+    config = config_dir / "aws-config"
+    config.write_text(f"[default]\ns3 =\n    max_concurrent_requests = {args.concurrency}\n")
+    env = dict(
+        os.environ,
+        AWS_CONFIG_FILE=str(config),
+        AWS_ACCESS_KEY_ID=args.access_key,
+        AWS_SECRET_ACCESS_KEY=args.secret_key,
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    cmd = ["aws", "s3", "sync", str(root), f"s3://{bucket}/{prefix}", "--endpoint-url", args.endpoint]
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    return time.perf_counter() - started
+
+
+def count(client: Any, bucket: str, prefix: str) -> int:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sum(len(p.get("Contents", [])) for p in pages)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], help="blob counts")
+    parser.add_argument("--kib", type=int, default=50, help="blob size in KiB")
+    parser.add_argument("--concurrency", type=int, default=16, help="parallel copies for every tool")
+    parser.add_argument("--read-back", action="store_true", help="also migrate with --read-back")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["rclone", "aws"], help="anchors to skip")
+    parser.add_argument("--endpoint", default=os.environ.get("RGW_ENDPOINT", "http://127.0.0.1:7480"))
+    parser.add_argument("--access-key", default=os.environ.get("S3_ACCESS_KEY", "test"))
+    parser.add_argument("--secret-key", default=os.environ.get("S3_SECRET_KEY", "testsecret"))
+    args = parser.parse_args()
+    os.environ.update(AWS_ACCESS_KEY_ID=args.access_key, AWS_SECRET_ACCESS_KEY=args.secret_key)
+    tools = [t for t in ("rclone", "aws") if t not in args.skip and shutil.which(t)]
+    for missing in {"rclone", "aws"} - set(tools) - set(args.skip):
+        print(f"note: {missing} is not on PATH; skipped")
+    client = boto3_client(args.endpoint, args.access_key, args.secret_key, 16)
+    bucket = f"picstore-bench-{uuid.uuid4().hex[:10]}"
+    client.create_bucket(Bucket=bucket)
+    print(f"{args.kib} KiB blobs, {args.concurrency} in parallel, file:// -> {args.endpoint}/{bucket}")
+    print(f"{'blobs':>7} {'tool':<20} {'seconds':>8} {'files/s':>8} {'MB/s':>6}  vs rclone")
+    try:
+        for n in args.sizes:
+            with tempfile.TemporaryDirectory(prefix="picstore-bench-") as tmp:
+                root = Path(tmp) / "blobs"
+                rows = make_blobs(root, n, args.kib * 1024)
+                results: dict[str, float] = {}
+                if "rclone" in tools:
+                    results["rclone copy"] = run_rclone(root, bucket, f"rclone-{n}", args)
+                    assert count(client, bucket, f"rclone-{n}/") == n
+                results["picstore migrate"] = run_picstore(
+                    root, Path(tmp) / "c.db", rows, f"s3://{bucket}/p-{n}", args
+                )
+                assert count(client, bucket, f"p-{n}/") == n
+                if args.read_back:
+                    results["  --read-back"] = run_picstore(
+                        root, Path(tmp) / "r.db", rows, f"s3://{bucket}/r-{n}", args, read_back=True
+                    )
+                    assert count(client, bucket, f"r-{n}/") == n
+                if "aws" in tools:
+                    results["aws s3 sync"] = run_aws(root, bucket, f"aws-{n}", args, Path(tmp))
+                    assert count(client, bucket, f"aws-{n}/") == n
+                anchor = results.get("rclone copy")
+                for tool, seconds in results.items():
+                    ratio = f"{anchor / seconds:.2f}x" if anchor else "-"
+                    mb = n * args.kib * 1024 / seconds / 1e6
+                    print(f"{n:>7,} {tool:<20} {seconds:>8.2f} {n / seconds:>8.0f} {mb:>6.1f}  {ratio}")
+            empty(client, bucket)
+    finally:
+        empty(client, bucket)
+        client.delete_bucket(Bucket=bucket)
+
+
+if __name__ == "__main__":
+    main()
