@@ -59,3 +59,30 @@ def test_an_unusable_url_changes_nothing(tmp_path: Path) -> None:
         with pytest.raises(ConfigError):
             store.use_storage("ftp://example/x")
         assert store.blobs.url == LocalStore(tmp_path / "a").url
+
+
+def test_direct_uploads_follow_a_switch_and_finish_the_ones_under_way(
+    tmp_path: Path, database_url: str
+) -> None:
+    from picstore.direct_uploads import DirectUploads
+
+    first, second = (tmp_path / "a").as_uri(), (tmp_path / "b").as_uri()
+    data = make_jpeg()
+    with _node(tmp_path, database_url, first) as store:
+        store.create_tenant("acme")
+        uploads = DirectUploads(store)
+        before = uploads.create("acme", filename="a.jpg", content_type="image/jpeg", size=len(data))
+        old_incoming = uploads.incoming.url
+        uploads.receive(before.upload_id, token=before.fields["token"], content_type="image/jpeg", data=data)
+        store.use_storage(second)
+        # New uploads wait beside the new target, with no restart ...
+        after = uploads.create("acme", filename="b.jpg", content_type="image/jpeg", size=len(data))
+        assert uploads.incoming.url != old_incoming
+        assert uploads.incoming.url == store.blobs.incoming_sibling().url  # type: ignore[attr-defined]
+        uploads.receive(after.upload_id, token=after.fields["token"], content_type="image/jpeg", data=data)
+        # ... and the one under way completes from where its file was left.
+        for ticket in (before, after):
+            image = uploads.complete(ticket.upload_id, "acme")
+            assert store.catalog.blobs.get(image.key).store_url == store.blobs.url
+        assert not any(p.is_file() for p in (tmp_path / "a-incoming").rglob("*"))
+        assert not any(p.is_file() for p in (tmp_path / "b-incoming").rglob("*"))

@@ -116,15 +116,22 @@ class DirectUploads:
     def __init__(self, store: ImageStore, incoming: BlobStore | None = None) -> None:
         self.store = store
         self.catalog = store.catalog.uploads
-        self._incoming = incoming
+        self._given = incoming
+        #: The incoming store derived for the write target whose URL is the key.
+        self._derived: tuple[str, BlobStore] | None = None
 
     @property
     def incoming(self) -> BlobStore:
-        """The store incoming files wait in (resolved on first use, so a misconfiguration only affects
-        direct uploads)."""
-        if self._incoming is None:
-            self._incoming = incoming_location(self.store)
-        return self._incoming
+        """The store new incoming files wait in: the one given, else the write target's (derived on first
+        use, so a misconfiguration only affects direct uploads, and again after ``picstore storage use``
+        moves the write target, so new uploads go straight to the new bucket with no restart). Uploads
+        already under way keep the location recorded with them."""
+        if self._given is not None:
+            return self._given
+        target = self.store.blobs.url
+        if self._derived is None or self._derived[0] != target:
+            self._derived = (target, incoming_location(self.store))
+        return self._derived[1]
 
     def _store_for(self, url: str) -> BlobStore:
         return self.incoming if url == self.incoming.url else self.store.store_for(url)
