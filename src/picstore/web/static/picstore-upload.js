@@ -126,7 +126,10 @@
           bytes: file.size
         })
         uploads[file.id] = ticket.upload_id
-        return { url: ticket.url, fields: ticket.fields }
+        // Uppy needs an absolute URL; picstore's own upload URL is a path when it is mounted without a
+        // public URL (/pictures/v1/uploads/...), so resolve it against picstore's address.
+        var base = new URL(endpoint + '/', document.baseURI)
+        return { url: new URL(ticket.url, base).href, fields: ticket.fields }
       }
     })
     uppy.on('upload-error', function (file, error) {
