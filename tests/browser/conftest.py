@@ -80,15 +80,16 @@ class Site:
 
 
 class LiveServer:
-    """uvicorn serving ``create_app(store)`` in a thread, as ``picstore serve`` does."""
+    """uvicorn serving ``create_app(store)`` in a thread, as ``picstore serve`` does (or ``app``, an
+    application that mounts it)."""
 
-    def __init__(self, store: Any, port: int) -> None:
+    def __init__(self, store: Any, port: int, app: Any = None) -> None:
         import uvicorn
 
         from picstore.web.app import create_app
 
         config = uvicorn.Config(
-            create_app(store), host="127.0.0.1", port=port, log_level="warning", access_log=False
+            app or create_app(store), host="127.0.0.1", port=port, log_level="warning", access_log=False
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

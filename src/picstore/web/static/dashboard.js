@@ -8,6 +8,8 @@
   'use strict'
   var grid = document.querySelector('[data-grid]')
   var csrf = document.querySelector('meta[name="csrf-token"]').content
+  // Where picstore is mounted ('' at the root of its origin, '/pictures' inside another application).
+  var root = document.body.dataset.root || ''
 
   function post (url, fields) {
     var body = new URLSearchParams(fields)
@@ -51,7 +53,7 @@
       // Dragged forwards it takes the place after the card dropped on, backwards the place before it.
       var forwards = moving.compareDocumentPosition(target) & Node.DOCUMENT_POSITION_FOLLOWING
       var fields = forwards ? { after: target.dataset.picture } : { before: target.dataset.picture }
-      post('/dashboard/pictures/' + moving.dataset.picture + '/move', fields)
+      post(root + '/dashboard/pictures/' + moving.dataset.picture + '/move', fields)
         .then(function () {
           grid.insertBefore(moving, forwards ? target.nextElementSibling : target)
           announce('Moved. The listing shows the pictures in this order.')

@@ -1,7 +1,8 @@
-/* Start Swagger UI (vendored) on picstore's own OpenAPI document; no validator or other host is contacted. */
+/* Start Swagger UI (vendored) on picstore's own OpenAPI document (under the mount prefix that <body>'s
+ * data-root names); no validator or other host is contacted. */
 window.addEventListener('DOMContentLoaded', function () {
   window.ui = window.SwaggerUIBundle({
-    url: '/openapi.json',
+    url: (document.body.dataset.root || '') + '/openapi.json',
     dom_id: '#swagger-ui',
     validatorUrl: null,
     deepLinking: true,

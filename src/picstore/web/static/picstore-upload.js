@@ -5,7 +5,8 @@
  *   <script src="https://pictures.example.com/static/picstore-upload.js" defer></script>
  *   <div data-picstore-upload data-token="psu_..."></div>
  * The token comes from the host's backend (ImageStore.upload_token); never put an API key in a page.
- * Options (data- attributes): data-endpoint (picstore's URL; default: where this script came from),
+ * Options (data- attributes): data-endpoint (picstore's URL; default: where this script came from, the
+ *   part before /static/, so a picstore mounted at /pictures is found there),
  * data-token-url + data-csrf (fetch a token instead: what picstore's own dashboard does), data-note.
  * Each file's verdict is the answer of `complete` (a non-image named .jpg is refused there, not before);
  * it is shown by Uppy and in a list below it, and sent as a `picstore:uploaded` / `picstore:refused`
@@ -16,6 +17,8 @@
   var script = document.currentScript
   var scriptUrl = new URL(script.src, document.baseURI)
   var staticBase = new URL('.', scriptUrl).href
+  // picstore itself: the parent of /static/ (so under its mount prefix, such as /pictures), else the origin.
+  var home = /\/static\/[^/]*$/.test(scriptUrl.pathname) ? new URL('..', staticBase).href : scriptUrl.origin
 
   function stylesheet (href) {
     var css = document.createElement('link')
@@ -45,7 +48,7 @@
 
   function mount (el) {
     var P = window.PicstoreUppy
-    var endpoint = (el.dataset.endpoint || scriptUrl.origin).replace(/\/+$/, '')
+    var endpoint = (el.dataset.endpoint || home).replace(/\/+$/, '')
     var token = el.dataset.token || null
     var tokenUntil = token ? Infinity : 0
     var uploads = {} // Uppy file id -> picstore upload id
@@ -123,7 +126,10 @@
           bytes: file.size
         })
         uploads[file.id] = ticket.upload_id
-        return { url: ticket.url, fields: ticket.fields }
+        // Uppy needs an absolute URL; picstore's own upload URL is a path when it is mounted without a
+        // public URL (/pictures/v1/uploads/...), so resolve it against picstore's address.
+        var base = new URL(endpoint + '/', document.baseURI)
+        return { url: new URL(ticket.url, base).href, fields: ticket.fields }
       }
     })
     uppy.on('upload-error', function (file, error) {

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from picstore.store import ImageStore
 from picstore.web.ui import account, admin, dashboard, docs, listing
+from picstore.web.ui.paths import redirect
 from picstore.web.ui.session import SignInRequired
 from picstore.web.ui.uploader import UploadCors
 
@@ -36,7 +37,7 @@ class Static(StaticFiles):
 
 async def _sign_in(request: Request, exc: Exception) -> Response:
     admin_needed = isinstance(exc, SignInRequired) and exc.admin
-    return RedirectResponse("/admin/login" if admin_needed else "/login", status_code=303)
+    return redirect(request, "/admin/login" if admin_needed else "/login")
 
 
 def install(app: FastAPI, store: ImageStore) -> None:

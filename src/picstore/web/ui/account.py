@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from picstore.access import SIGNIN_PATH
@@ -20,6 +20,7 @@ from picstore.models import Tenant
 from picstore.web.deps import client_address, get_throttle
 from picstore.web.problems import retry_after
 from picstore.web.ui.pages import error_page, render
+from picstore.web.ui.paths import redirect
 from picstore.web.ui.session import (
     check_csrf,
     check_login_csrf,
@@ -50,7 +51,7 @@ def _refused(page: Response, error: PicstoreError) -> Response:
 
 def _signed_in(request: Request, tenant: Tenant | None, to: str) -> Response:
     token = store_of(request).access.start_session(tenant)
-    response = RedirectResponse(to, status_code=303)
+    response = redirect(request, to)
     set_session_cookie(request, response, token)
     return response
 
@@ -145,6 +146,6 @@ async def logout(request: Request) -> Response:
         except PicstoreError as exc:
             return error_page(request, exc, session=session, back="/")
         await run_in_threadpool(store_of(request).access.end_session, session.token)
-    response = RedirectResponse("/login?signed_out", status_code=303)
-    clear_session_cookie(response)
+    response = redirect(request, "/login?signed_out")
+    clear_session_cookie(request, response)
     return response

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from picstore.errors import PicstoreError
@@ -15,6 +15,7 @@ from picstore.web.deps import get_listings
 from picstore.web.schemas import ID_PATTERN
 from picstore.web.ui.markup import picture_of
 from picstore.web.ui.pages import error_page, render
+from picstore.web.ui.paths import inside, redirect
 from picstore.web.ui.session import Session, admin_session, check_csrf, store_of
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -74,11 +75,10 @@ async def take_down(
 ) -> Response:
     """Take a picture down, whoever it belongs to: it stops being served at once."""
     form = await request.form()
-    back = str(form.get("back", "/admin"))
-    back = back if back.startswith("/admin") and "//" not in back else "/admin"
+    back = inside(request, form.get("back"), "/admin")
     try:
         check_csrf(request, session.csrf, form)
         await run_in_threadpool(store_of(request).delete, image_id)
     except PicstoreError as exc:
         return error_page(request, exc, session=session, back=back)
-    return RedirectResponse(back, status_code=303)
+    return redirect(request, back)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from picstore.access import UPLOAD_TTL
@@ -23,6 +23,7 @@ from picstore.web.problems import problem
 from picstore.web.schemas import ID_PATTERN
 from picstore.web.ui.markup import picture_of
 from picstore.web.ui.pages import error_page, render
+from picstore.web.ui.paths import inside, redirect
 from picstore.web.ui.session import Session, check_csrf, store_of, tenant_session
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -36,10 +37,9 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def _back(value: object) -> str:
+def _back(request: Request, fields: dict[str, str]) -> str:
     # Only back into the dashboard: a form's `back` must never redirect elsewhere.
-    text = str(value or "")
-    return text if text.startswith("/dashboard") and "//" not in text and "\\" not in text else "/dashboard"
+    return inside(request, fields.get("back"), "/dashboard")
 
 
 async def _change(request: Request, session: Session, change: Callable[[dict[str, str]], None]) -> Response:
@@ -52,10 +52,10 @@ async def _change(request: Request, session: Session, change: Callable[[dict[str
     except PicstoreError as exc:
         if _wants_json(request):
             return problem(exc, request.url.path)
-        return error_page(request, exc, session=session, back=_back(fields.get("back")))
+        return error_page(request, exc, session=session, back=_back(request, fields))
     if _wants_json(request):
         return JSONResponse({"ok": True})
-    return RedirectResponse(_back(fields.get("back")), status_code=303)
+    return redirect(request, _back(request, fields))
 
 
 @router.get("")

@@ -28,6 +28,7 @@ from picstore.web.page_cache import Rendered, RenderedPages, page_etag
 from picstore.web.schemas import ID_PATTERN
 from picstore.web.ui.markup import largest_url, picture_of
 from picstore.web.ui.pages import error_page, page_response, template
+from picstore.web.ui.paths import root
 
 router = APIRouter(prefix="/p", include_in_schema=False)
 Slug = Annotated[str, Path(pattern=SLUG_PATTERN)]
@@ -46,8 +47,9 @@ def shown(settings: Settings) -> list[str]:
     return [name for name, spec in settings.variants.items() if parse_spec(spec).mode != "cover"]
 
 
-def render_listing(found: ListingPage) -> str:
-    """The listing page's HTML (a pure function of the page, so its ETag is stable)."""
+def render_listing(found: ListingPage, root: str = "") -> str:
+    """The listing page's HTML (a pure function of the page and the mount prefix ``root``, so its ETag
+    is stable)."""
     items = [
         {
             "picture": p,
@@ -61,17 +63,20 @@ def render_listing(found: ListingPage) -> str:
         }
         for n, (p, urls) in enumerate(found.pictures)
     ]
-    html: str = template("listing.html").render(found=found, items=items)
+    html: str = template("listing.html").render(found=found, items=items, root=root)
     return html
 
 
-def rendered_listing(listings: Listings, pages: RenderedPages, slug: str, page: int) -> Rendered:
+def rendered_listing(
+    listings: Listings, pages: RenderedPages, slug: str, page: int, root: str = ""
+) -> Rendered:
     """The listing page's HTML and ETag: from memory while the fingerprint holds, else rendered now."""
     tenant = listings.store.tenant(slug)
-    fingerprint = (listings.store.url_builder.base_url, listings.fingerprint(tenant))
+    fingerprint = (listings.store.url_builder.base_url, root, listings.fingerprint(tenant))
     found = pages.get((tenant.id, page), fingerprint)
     if found is None:
-        html = render_listing(listings.page(tenant, page, PER_PAGE, variants=shown(listings.store.settings)))
+        listed = listings.page(tenant, page, PER_PAGE, variants=shown(listings.store.settings))
+        html = render_listing(listed, root)
         found = pages.put((tenant.id, page), fingerprint, html)
     return found
 
@@ -90,7 +95,7 @@ async def listing(slug: Slug, request: Request, page: Annotated[int, Query(ge=1)
     """A tenant's public listing page."""
     try:
         found = await run_in_threadpool(
-            rendered_listing, get_listings(request), get_rendered_pages(request), slug, page
+            rendered_listing, get_listings(request), get_rendered_pages(request), slug, page, root(request)
         )
     except (NotFound, InvalidRequest) as exc:
         return error_page(request, exc, back="/")
@@ -112,5 +117,5 @@ async def picture_page(
     markup = picture_of(
         image, urls, ("large", "card"), sizes="(max-width: 1600px) 100vw, 1600px", loading="eager"
     )
-    html = template("picture.html").render(tenant=tenant, image=image, markup=markup)
+    html = template("picture.html").render(tenant=tenant, image=image, markup=markup, root=root(request))
     return _cached(request, html)

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse
 
 from picstore import __version__
 from picstore.errors import PicstoreError
+from picstore.web.ui.paths import root
 from picstore.web.ui.session import Session
 
 _env = Environment(
@@ -54,9 +55,14 @@ def render(
     session: Session | None = None,
     cache: str = "no-store",
 ) -> HTMLResponse:
-    """A page from ``template`` with the security headers."""
+    """A page from ``template`` with the security headers; its links start with ``root`` (the mount
+    prefix)."""
     html = _env.get_template(template).render(
-        request=request, session=session, csrf=session.csrf if session else "", **(context or {})
+        request=request,
+        root=root(request),
+        session=session,
+        csrf=session.csrf if session else "",
+        **(context or {}),
     )
     return page_response(html, status=status, cache=cache)
 
@@ -73,7 +79,8 @@ def page_response(html: str, *, status: int = 200, cache: str = "no-store") -> H
 def error_page(
     request: Request, error: PicstoreError, *, session: Session | None = None, back: str | None = None
 ) -> HTMLResponse:
-    """The page a refused UI request answers with: the API's code and message, and a way back."""
+    """The page a refused UI request answers with: the API's code and message, and a way back (``back``,
+    one of the app's own paths)."""
     return render(
         request,
         "error.html",
@@ -84,5 +91,5 @@ def error_page(
 
 
 def template(name: str) -> Any:
-    """A template, for callers that render many times (the public listing)."""
+    """A template, for callers that render many times (the public listing); they pass ``root``."""
     return _env.get_template(name)

@@ -1,7 +1,8 @@
 """Who is using the web UI: a session cookie, and the CSRF token every state-changing request must carry.
 
 - The session cookie holds a random token (:mod:`picstore.access`); it is ``HttpOnly``, ``SameSite=Lax``,
-  ``Secure`` when picstore is reached over https, and scoped to ``/``.
+  ``Secure`` when picstore is reached over https, and scoped to picstore's own paths (``/``, or the
+  mount prefix such as ``/pictures`` when mounted in another application).
 - The CSRF token is an HMAC of the session token: the page puts it in each form (``csrf`` field) and the
   scripts send it as ``X-CSRF-Token``; a POST without the right one is refused before anything changes.
   Before sign-in, the login forms use a double-submit cookie instead (no session exists yet).
@@ -22,6 +23,7 @@ from picstore.errors import Forbidden
 from picstore.models import Tenant
 from picstore.store import ImageStore
 from picstore.web.deps import get_store
+from picstore.web.ui.paths import root
 
 SESSION_COOKIE = "picstore_session"
 LOGIN_CSRF_COOKIE = "picstore_login_csrf"
@@ -99,6 +101,11 @@ def _secure(request: Request) -> bool:
     return store_of(request).url_builder.base_url.startswith("https://") or request.url.scheme == "https"
 
 
+def _cookie_path(request: Request) -> str:
+    # Mounted, the cookies stay with picstore's paths: the host application never receives them.
+    return root(request) or "/"
+
+
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
     """Send the session cookie."""
     response.set_cookie(
@@ -108,12 +115,12 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
         httponly=True,
         samesite="lax",
         secure=_secure(request),
-        path="/",
+        path=_cookie_path(request),
     )
 
 
-def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path=_cookie_path(request), httponly=True, samesite="lax")
 
 
 def login_csrf(request: Request) -> str:
@@ -123,7 +130,12 @@ def login_csrf(request: Request) -> str:
 
 def set_login_csrf(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/"
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path=_cookie_path(request),
     )
 
 

@@ -20,6 +20,7 @@ from picstore.errors import Unauthorized
 from picstore.models import Tenant
 from picstore.web.auth import current_tenant
 from picstore.web.deps import client_address, get_throttle
+from picstore.web.ui.paths import route_path
 from picstore.web.ui.session import store_of
 
 UPLOADS_PATH = "/v1/uploads"
@@ -58,7 +59,7 @@ class UploadCors:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(UPLOADS_PATH):
+        if scope["type"] != "http" or not route_path(scope).startswith(UPLOADS_PATH):
             await self.app(scope, receive, send)
             return
         if scope["method"] == "OPTIONS":
