@@ -41,6 +41,10 @@ MODULES=(
   "blobs/local.py|tests/test_blobs_local.py"
   "catalog/blobs.py|tests/test_catalog_blobs.py tests/test_gc_race.py tests/test_catalog_scale.py|$CATALOG_K"
   "catalog/reservations.py|tests/test_catalog_blobs.py tests/test_gc_race.py|$CATALOG_K"
+  "catalog/images.py|tests/test_catalog_images.py tests/test_catalog_blobs.py tests/test_gc_race.py|$CATALOG_K"
+  "catalog/cursor.py|tests/test_catalog_images.py|$CATALOG_K"
+  "direct_uploads.py|tests/test_direct_uploads.py tests/test_api_uploads.py"
+  "catalog/upload_records.py|tests/test_direct_uploads.py"
 )
 
 BUDGET=900
