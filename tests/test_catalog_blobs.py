@@ -281,7 +281,9 @@ def test_claim_is_refused_from_the_lease_margin_on(catalog: Catalog) -> None:
     with catalog.engine.begin() as conn:
         reservation = reserve_rows(conn, [_loc(1)], T0)
     last_chance = reservation.until_us - LEASE_MARGIN_US - 1
-    refused = pytest.raises(errors.Conflict, match="took longer than its reservation allows; send it again")
+    refused = pytest.raises(
+        errors.Conflict, match=r"^the upload took longer than its reservation allows; send it again$"
+    )
     with catalog.engine.begin() as conn, refused:
         claim_rows(conn, reservation, last_chance + 1)
     assert _row(catalog, _loc(1).key).reservations == 1  # nothing changed
@@ -291,12 +293,15 @@ def test_claim_is_refused_from_the_lease_margin_on(catalog: Catalog) -> None:
     assert (row.orphaned_us, row.reservations, row.reserved_until_us) == (None, 0, None)
 
 
-def test_claim_gives_back_one_hold_of_several(catalog: Catalog) -> None:
+def test_claim_gives_back_one_hold_of_several_on_its_own_rows_only(catalog: Catalog) -> None:
     key = _put_row(catalog, 1, orphaned_us=5, reservations=2, reserved_until_us=T0 + LEASE_US)
+    bystander = _put_row(catalog, 2, orphaned_us=5, reservations=1, reserved_until_us=T0 + LEASE_US)
     with catalog.engine.begin() as conn:
         claim_rows(conn, Reservation((key,), T0 + LEASE_US), T0)
     row = _row(catalog, key)
     assert (row.orphaned_us, row.reservations, row.reserved_until_us) == (None, 1, T0 + LEASE_US)
+    other = _row(catalog, bystander)
+    assert (other.orphaned_us, other.reservations, other.reserved_until_us) == (5, 1, T0 + LEASE_US)
 
 
 def test_claim_needs_every_row_still_held(catalog: Catalog) -> None:
@@ -309,7 +314,9 @@ def test_claim_needs_every_row_still_held(catalog: Catalog) -> None:
     ended = _put_row(catalog, 2, orphaned_us=5, reservations=1, reserved_until_us=T0 - 1)
     not_held = _put_row(catalog, 3, orphaned_us=5, reservations=0, reserved_until_us=until)
     for lost in (ended, not_held):
-        lost_it = pytest.raises(errors.Conflict, match="reservation was lost; send it again")
+        lost_it = pytest.raises(
+            errors.Conflict, match=r"^the upload's blob reservation was lost; send it again$"
+        )
         with lost_it, catalog.engine.begin() as conn:
             claim_rows(conn, Reservation((lost,), until), T0)
 
@@ -319,13 +326,15 @@ def test_release_gives_back_one_hold_and_restarts_only_orphans(catalog: Catalog)
     orphan = _put_row(catalog, 1, orphaned_us=5, reservations=1, reserved_until_us=until)
     used = _put_row(catalog, 2, reservations=2, reserved_until_us=until)
     unheld = _put_row(catalog, 3, orphaned_us=5)
+    bystander = _put_row(catalog, 4, orphaned_us=5, reservations=1, reserved_until_us=until)
     with catalog.engine.begin() as conn:
         release_rows(conn, [orphan, used, unheld], T0)
-    state = {k: _row(catalog, k) for k in (orphan, used, unheld)}
+    state = {k: _row(catalog, k) for k in (orphan, used, unheld, bystander)}
     assert [(r.orphaned_us, r.reservations, r.reserved_until_us) for r in state.values()] == [
         (T0, 0, None),
         (None, 1, until),
         (5, 0, None),  # held by nobody: left alone, its clock not restarted
+        (5, 1, until),  # not in this reservation
     ]
 
 
@@ -346,3 +355,20 @@ def test_lock_rows_locks_in_key_order_on_postgres_and_sends_nothing_to_sqlite(ca
         assert sent == []
         return
     assert len(sent) == 1 and "FOR UPDATE" in sent[0] and "ORDER BY blobs.key" in sent[0]
+
+
+def test_claim_release_and_mark_lock_their_rows_first_on_postgres(catalog: Catalog) -> None:
+    key = _put_row(catalog, 1, orphaned_us=5, reservations=2, reserved_until_us=T0 + LEASE_US)
+    calls = [
+        lambda conn: claim_rows(conn, Reservation((key,), T0 + LEASE_US), T0),
+        lambda conn: release_rows(conn, [key], T0),
+        lambda conn: mark_orphans(conn, [key]),
+    ]
+    for call in calls:
+        with statements(catalog.engine) as seen, catalog.engine.begin() as conn:
+            call(conn)
+        locks = [s for s, _ in seen if "FOR UPDATE" in s]
+        if catalog.engine.dialect.name == "postgresql":
+            assert seen[0][0] == locks[0] and len(locks) == 1
+        else:
+            assert locks == []
