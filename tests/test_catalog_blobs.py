@@ -7,11 +7,12 @@ The reservation functions take ``now`` as an argument and the blob repository re
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 import picstore.catalog.blobs as blob_rows
 from picstore import errors
@@ -143,13 +144,15 @@ def test_mark_orphans_marks_only_rows_no_image_and_no_variant_uses(catalog: Cata
     free_b, free_a = _put_row(catalog, 4), _put_row(catalog, 3)
     by_image, by_variant = _put_row(catalog, 1), _put_row(catalog, 2)
     already = _put_row(catalog, 5, orphaned_us=7)
+    not_asked = _put_row(catalog, 6)
     _use_by_image(catalog, by_image)
     _use_by_variant(catalog, by_variant)
     with catalog.engine.begin() as conn:
         assert mark_orphans(conn, [free_b, by_image, by_variant, already, free_a]) == [free_a, free_b]
         assert mark_orphans(conn, []) == []
-    marks = {k: _row(catalog, k).orphaned_us for k in (free_a, free_b, by_image, by_variant, already)}
-    assert marks == {free_a: T0, free_b: T0, by_image: None, by_variant: None, already: 7}
+    keys = (free_a, free_b, by_image, by_variant, already, not_asked)
+    marks = {k: _row(catalog, k).orphaned_us for k in keys}
+    assert marks == {free_a: T0, free_b: T0, by_image: None, by_variant: None, already: 7, not_asked: None}
 
 
 def test_deleting_an_image_orphans_its_blob_only_when_nothing_else_uses_it(catalog: Catalog) -> None:
@@ -194,8 +197,9 @@ def test_gc_spares_a_row_whose_lease_has_not_run_out(catalog: Catalog, frozen: i
 
 
 def test_gc_takes_the_oldest_orphans_first_one_batch_at_a_time(catalog: Catalog) -> None:
+    # Key order is not age order here: the oldest orphan has the last key.
     newest = _put_row(catalog, 1, orphaned_us=30)
-    oldest = _put_row(catalog, 2, orphaned_us=10)
+    oldest = _put_row(catalog, 5, orphaned_us=10)
     middle_b = _put_row(catalog, 4, orphaned_us=20)
     middle_a = _put_row(catalog, 3, orphaned_us=20)
     assert _collect(catalog, T0, batch=3) == [oldest, middle_a, middle_b]
@@ -359,7 +363,7 @@ def test_lock_rows_locks_in_key_order_on_postgres_and_sends_nothing_to_sqlite(ca
 
 def test_claim_release_and_mark_lock_their_rows_first_on_postgres(catalog: Catalog) -> None:
     key = _put_row(catalog, 1, orphaned_us=5, reservations=2, reserved_until_us=T0 + LEASE_US)
-    calls = [
+    calls: list[Callable[[Connection], object]] = [
         lambda conn: claim_rows(conn, Reservation((key,), T0 + LEASE_US), T0),
         lambda conn: release_rows(conn, [key], T0),
         lambda conn: mark_orphans(conn, [key]),
@@ -372,3 +376,23 @@ def test_claim_release_and_mark_lock_their_rows_first_on_postgres(catalog: Catal
             assert seen[0][0] == locks[0] and len(locks) == 1
         else:
             assert locks == []
+
+
+@pytest.mark.postgres
+def test_gc_skips_a_row_another_gc_has_locked_instead_of_waiting(pg_url: str) -> None:
+    engine = create_catalog_engine(pg_url)
+    upgrade(engine)
+    catalog = Catalog(engine)
+    locked = _put_row(catalog, 1, orphaned_us=5)
+    free = _put_row(catalog, 2, orphaned_us=6)
+    result: list[list[str]] = []
+    with engine.connect() as other:
+        other.execute(select(blobs.c.key).where(blobs.c.key == locked).with_for_update())
+        gc = threading.Thread(target=lambda: result.append(_collect(catalog, T0)))
+        gc.start()
+        gc.join(60)  # a gc that waited for the lock would still be here; it must have skipped the row
+        other.rollback()
+    gc.join()
+    assert result == [[free]]
+    assert _collect(catalog, T0) == [locked]
+    engine.dispose()
