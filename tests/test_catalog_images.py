@@ -82,6 +82,14 @@ def test_an_image_round_trips_every_field_and_its_presets_in_order(catalog: Cata
         catalog.images.get("nope")
 
 
+def test_presets_come_back_ordered_by_name_then_format(catalog: Catalog) -> None:
+    image = _image("abc")
+    shuffled = Image(**{**image.__dict__, "variants": image.variants[::-1]})
+    _add(catalog, shuffled)
+    assert catalog.images.get("abc").variants == image.variants
+    assert catalog.images.many(["abc"])[0].variants == image.variants
+
+
 def test_an_image_without_variants_or_names(catalog: Catalog) -> None:
     bare = Image("bare", "acme", "gif", 1, 2, 3, "f" * 64, from_us(5), "img/bare.gif")
     assert _add(catalog, bare) == bare
@@ -90,7 +98,8 @@ def test_an_image_without_variants_or_names(catalog: Catalog) -> None:
 
 def test_pages_are_newest_first_and_break_between_rows_of_one_microsecond(catalog: Catalog) -> None:
     # Three images share a created_us: the id orders them, and a page may end between them.
-    for image_id, created in [("a1", 5), ("b2", 7), ("c3", 7), ("d4", 7), ("e5", 9)]:
+    # The ids sort against the times, and the rows of one time are written oldest id first.
+    for image_id, created in [("e5", 5), ("b2", 7), ("c3", 7), ("d4", 7), ("a1", 9)]:
         _add(catalog, _image(image_id, created_us=created))
     _add(catalog, _image("zz", created_us=8), tenant_id="t2")
     seen: list[list[str]] = []
@@ -101,14 +110,14 @@ def test_pages_are_newest_first_and_break_between_rows_of_one_microsecond(catalo
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
-    assert seen == [["e5", "d4"], ["c3", "b2"], ["a1"]]
+    assert seen == [["a1", "d4"], ["c3", "b2"], ["e5"]]
     first = catalog.images.page("t1", 2, None)
     assert first.next_cursor == encode_cursor(7, "d4")
     # A page that holds the last rows exactly has no next page.
     assert catalog.images.page("t1", 5, None).next_cursor is None
-    assert [i.id for i in catalog.images.page("t1", 4, None).items] == ["e5", "d4", "c3", "b2"]
+    assert [i.id for i in catalog.images.page("t1", 4, None).items] == ["a1", "d4", "c3", "b2"]
     assert catalog.images.page("t1", 4, None).next_cursor == encode_cursor(7, "b2")
-    assert [i.id for i in catalog.images.page("t1", 9, encode_cursor(7, "c3")).items] == ["b2", "a1"]
+    assert [i.id for i in catalog.images.page("t1", 9, encode_cursor(7, "c3")).items] == ["b2", "e5"]
     assert [i.tenant for i in catalog.images.page("t2", 9, None).items] == ["other"]
 
 
@@ -132,7 +141,8 @@ def test_an_idempotency_key_makes_one_image_per_tenant_and_gives_the_retry_its_r
     other = _add(catalog, _image("three", tenant="other"), tenant_id="t2", idempotency_key="k")
     assert other.id == "three"
     assert _add(catalog, _image("four"), idempotency_key=None).id == "four"
-    assert catalog.images.count() == 3  # one, three, four
+    assert _add(catalog, _image("five"), idempotency_key="k2").id == "five"
+    assert catalog.images.count() == 4  # one, three, four, five
 
 
 def test_a_lost_reservation_is_a_conflict_with_or_without_an_idempotency_key(catalog: Catalog) -> None:
