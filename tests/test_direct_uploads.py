@@ -354,3 +354,29 @@ def test_upload_idempotency_keys_are_reserved() -> None:
     assert is_reserved_idempotency_key("upload:abc")
     assert not is_reserved_idempotency_key("uploadabc")
     assert not is_reserved_idempotency_key("x-upload:abc")
+
+
+def test_a_file_sent_again_replaces_the_first(uploads: DirectUploads) -> None:
+    ticket = _create(uploads, size=100)
+    _send(uploads, ticket, b"first try")
+    _send(uploads, ticket, b"second")
+    assert uploads.incoming.get(ticket.upload_id) == b"second"
+
+
+def test_a_complete_retried_after_a_crash_before_its_record_makes_one_image(
+    uploads: DirectUploads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticket = _create(uploads, size=LIMIT)
+    _send(uploads, ticket, make_jpeg())
+
+    def crash(upload_id: str, image_id: str) -> None:
+        raise errors.CatalogUnavailable("the catalog went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(uploads.catalog, "complete", crash)
+        with pytest.raises(errors.CatalogUnavailable):
+            uploads.complete(ticket.upload_id, "acme")
+    assert uploads.store.catalog.images.count() == 1  # published, but the upload does not know it yet
+    image = uploads.complete(ticket.upload_id, "acme")
+    assert uploads.store.catalog.images.count() == 1
+    assert uploads.completed(ticket.upload_id, "acme") == image
