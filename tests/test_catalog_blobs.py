@@ -359,6 +359,7 @@ def test_lock_rows_locks_in_key_order_on_postgres_and_sends_nothing_to_sqlite(ca
         assert sent == []
         return
     assert len(sent) == 1 and "FOR UPDATE" in sent[0] and "ORDER BY blobs.key" in sent[0]
+    assert "WHERE blobs.key IN" in sent[0]
 
 
 def test_claim_release_and_mark_lock_their_rows_first_on_postgres(catalog: Catalog) -> None:
