@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from picstore import errors
 from picstore.catalog import Catalog, create_catalog_engine, upgrade
@@ -215,3 +215,24 @@ def test_a_created_at_round_trips_to_the_microsecond(catalog: Catalog) -> None:
     image = Image(**{**image.__dict__, "created_at": moment})
     _add(catalog, image)
     assert catalog.images.get("when").created_at == moment
+
+
+def test_the_loser_of_a_race_on_one_idempotency_key_answers_with_the_winners_image(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    winner = _add(catalog, _image("one"), idempotency_key="k")
+    # The loser looked before the winner committed: it found nothing, and its insert then collides.
+    looks: list[str] = []
+    real = catalog.images._by_idempotency_key
+
+    def late(conn: Connection, tenant_id: str, key: str) -> str | None:
+        looks.append(key)
+        return None if len(looks) == 1 else real(conn, tenant_id, key)
+
+    monkeypatch.setattr(catalog.images, "_by_idempotency_key", late)
+    assert _add(catalog, _image("two", n=2), idempotency_key="k") == winner
+    with catalog.engine.connect() as conn:
+        held = conn.execute(select(blobs.c.key).where(blobs.c.reservations > 0)).scalars().all()
+        orphaned = conn.execute(select(blobs.c.orphaned_us).where(blobs.c.key == "img/two.png")).scalar()
+    assert held == [] and orphaned is not None  # the loser's reservation given back, its blob an orphan
+    assert catalog.images.count() == 1 and looks == ["k", "k"]
