@@ -380,3 +380,16 @@ def test_a_complete_retried_after_a_crash_before_its_record_makes_one_image(
     image = uploads.complete(ticket.upload_id, "acme")
     assert uploads.store.catalog.images.count() == 1
     assert uploads.completed(ticket.upload_id, "acme") == image
+
+
+def test_upload_records_expire_at_their_instant_and_are_swept_oldest_first(uploads: DirectUploads) -> None:
+    record = uploads.catalog.get(_create(uploads).upload_id)
+    assert not record.expired(record.expires_us - 1)
+    assert record.expired(record.expires_us)
+    for n, expires in (("late", 30), ("early", 10), ("middle", 20)):
+        uploads.catalog.add(UploadRecord(**{**record.__dict__, "id": n, "key": n, "expires_us": expires}))
+    assert [r.id for r in uploads.catalog.expired(25, limit=1)] == ["early"]
+    assert [r.id for r in uploads.catalog.expired(25)] == ["early", "middle"]
+    with pytest.raises(errors.NotFound) as err:
+        uploads.catalog.get("nope")
+    assert str(err.value) == "no upload 'nope'"
