@@ -157,7 +157,7 @@ def test_catalog_outage_answers_503_and_recovers_without_restart(
             resp = retry.upload(idem, data)
             assert resp.status_code == 201, resp.text
             acknowledged[resp.json()["id"]] = data
-        assert store.catalog.count_images() == len(acknowledged) == len(uploads)
+        assert store.catalog.images.count() == len(acknowledged) == len(uploads)
         for image_id in acknowledged:
             image = store.get(image_id)
             assert hashlib.sha256(store.read(image_id)).hexdigest() == image.sha256

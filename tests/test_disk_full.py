@@ -89,7 +89,7 @@ def _files(root: Path) -> set[str]:
 
 
 def _assert_nothing_half_written(store: ImageStore, root: Path) -> None:
-    assert store.catalog.count_images() == 0
+    assert store.catalog.images.count() == 0
     files = _files(root)
     assert not [f for f in files if f.startswith(".tmp/")], "a temp file was left behind"
     rows = {loc.key: loc for loc in store.catalog.blobs_in()}
@@ -180,5 +180,5 @@ def test_direct_upload_on_a_full_disk(disk: Disk, tmp_path: Path) -> None:
         disk.free()
         done = complete()
         assert done.status_code == 201, done.text
-        assert _files(incoming) == set() and store.catalog.count_images() == 1
+        assert _files(incoming) == set() and store.catalog.images.count() == 1
         assert verify(store).ok
