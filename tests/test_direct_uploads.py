@@ -151,8 +151,12 @@ def test_the_file_is_one_byte_to_the_declared_size(uploads: DirectUploads, size:
         _send(uploads, ticket, b"x" * size)
         assert uploads.incoming.get(ticket.upload_id) == b"x" * size
         return
-    with pytest.raises(errors.TooLarge, match=rf"^the file is {size} bytes; this upload takes 1 to 100$"):
-        _send(uploads, ticket, b"x" * size)
+    if size == 0:  # nothing sent is a client error of its own (400 empty_file), not one of size (413)
+        with pytest.raises(errors.EmptyFile, match=r"^the file is empty; this upload takes 1 to 100 bytes$"):
+            _send(uploads, ticket, b"")
+    else:
+        with pytest.raises(errors.TooLarge, match=rf"^the file is {size} bytes; this upload takes 1 to 100$"):
+            _send(uploads, ticket, b"x" * size)
     assert _incoming_keys(uploads) == []
 
 
