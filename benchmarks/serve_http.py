@@ -66,14 +66,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def picstore_serve(root: Path, **settings: str) -> Iterator[tuple[str, Path]]:
+def serve_process(
+    root: Path, **settings: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes], dict[str, str]]]:
     """A ``picstore serve`` on files and SQLite under ``root`` (and ``PICSTORE_<NAME>`` for each of
-    ``settings``); yields its URL and blob directory."""
+    ``settings``), answering ``/healthz``; yields its URL, its process and its environment (for running
+    other ``picstore`` commands on the same store)."""
     port = free_port()
-    blobs = root / "blobs"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PICSTORE_")}
     env.update(
-        PICSTORE_STORAGE=blobs.as_uri(),
+        PICSTORE_STORAGE=(root / "blobs").as_uri(),
         PICSTORE_DATABASE=f"sqlite:///{root / 'catalog.db'}",
         PICSTORE_PORT=str(port),
         PICSTORE_ADMIN_KEY=ADMIN_KEY,
@@ -92,11 +94,18 @@ def picstore_serve(root: Path, **settings: str) -> Iterator[tuple[str, Path]]:
                 time.sleep(0.1)
         else:
             raise RuntimeError(f"picstore serve did not start; see {root / 'serve.log'}")
-        yield base, blobs
+        yield base, proc, env
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.wait(20)
         log.close()
+
+
+@contextmanager
+def picstore_serve(root: Path, **settings: str) -> Iterator[tuple[str, Path]]:
+    """:func:`serve_process`, yielding its URL and blob directory."""
+    with serve_process(root, **settings) as (base, _proc, _env):
+        yield base, root / "blobs"
 
 
 def timed(fn: Callable[[], None]) -> float:

@@ -32,16 +32,14 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from serve_http import ADMIN_KEY, serve_process
 
 CORPUS = Path(os.environ.get("PICSTORE_CORPUS", "/work/shared/corpus"))
-ADMIN_KEY = "soak-admin-key-" + "x" * 24
 #: Share of each kind of request (gc is added every ``--gc-every`` requests).
 MIX = {"upload": 30, "get_image": 20, "get_blob": 25, "list": 5, "delete": 12, "get_deleted": 8}
 
@@ -64,48 +62,6 @@ def load_corpus() -> list[tuple[str, bytes, str]]:
     with (CORPUS / "manifest.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     return [(row["file"], (CORPUS / row["file"]).read_bytes(), row["expected"]) for row in rows]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve_env(root: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PICSTORE_")}
-    env.update(
-        PICSTORE_STORAGE=(root / "blobs").as_uri(),
-        PICSTORE_DATABASE=f"sqlite:///{root / 'catalog.db'}",
-        PICSTORE_PORT=str(port),
-        PICSTORE_ADMIN_KEY=ADMIN_KEY,
-    )
-    return env
-
-
-@contextmanager
-def picstore_serve(root: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], dict[str, str]]]:
-    port = free_port()
-    env = serve_env(root, port)
-    log = (root / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "picstore", "serve"], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"picstore serve did not start; see {root / 'serve.log'}")
-        yield base, proc, env
-    finally:
-        proc.terminate()
-        proc.wait(20)
-        log.close()
 
 
 def rss_mb(pid: int) -> float:
@@ -193,7 +149,7 @@ def main() -> None:
     kinds = [kind for kind, weight in MIX.items() for _ in range(weight)]
     samples: list[tuple[int, float]] = []
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="picstore-soak-") as tmp, picstore_serve(Path(tmp)) as served:
+    with tempfile.TemporaryDirectory(prefix="picstore-soak-") as tmp, serve_process(Path(tmp)) as served:
         base, proc, env = served
         admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
         key = httpx.post(f"{base}/v1/tenants", json={"slug": "soak"}, headers=admin).json()["api_key"]
