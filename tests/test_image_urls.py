@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
 
 from picstore import ImageStore
 from picstore.settings import load_settings
+from tests.catalog_support import statements
 from tests.helpers import make_jpeg
 from tests.http_support import api_for, make_image_store
 
@@ -21,18 +21,12 @@ def store(tmp_path: Path, database_url: str) -> Iterator[ImageStore]:
         yield s
 
 
-def _statements(store: ImageStore) -> list[str]:
-    seen: list[str] = []
-    event.listen(store.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
-    return seen
-
-
 def test_a_page_of_ids_costs_one_statement_and_matches_get_and_urls(store: ImageStore) -> None:
     store.create_tenant("acme")
     store.create_tenant("other")
     ids = [store.put(make_jpeg(300 + i, 200 + i), "acme" if i % 2 else "other").id for i in range(12)]
-    seen = _statements(store)
-    found = store.image_urls([*ids, "nosuchimage0000000000", ids[0]])
+    with statements(store.engine) as seen:
+        found = store.image_urls([*ids, "nosuchimage0000000000", ids[0]])
     assert len(seen) == 1
     assert set(found) == set(ids)  # unknown ids are absent, repeated ids answered once
     expected = store.urls(store.get(i) for i in ids)
@@ -49,8 +43,8 @@ def test_a_page_of_ids_costs_one_statement_and_matches_get_and_urls(store: Image
 def test_nothing_asked_costs_nothing(tmp_path: Path) -> None:
     settings = load_settings(storage=(tmp_path / "b").as_uri(), database=f"sqlite:///{tmp_path / 'c.db'}")
     with ImageStore.from_settings(settings) as store:
-        seen = _statements(store)
-        assert store.image_urls([]) == {}
+        with statements(store.engine) as seen:
+            assert store.image_urls([]) == {}
         assert seen == []
 
 
