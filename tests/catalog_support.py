@@ -1,4 +1,5 @@
-"""Helpers for the catalog tests: count the SQL statements a call makes, write synthetic rows fast."""
+"""Helpers for the catalog tests: a migrated catalog, count the SQL statements a call makes, write
+synthetic rows fast."""
 
 from __future__ import annotations
 
@@ -8,7 +9,22 @@ from typing import Any
 
 from sqlalchemy import Engine, event, insert
 
+from picstore.catalog import Catalog, create_catalog_engine, upgrade
 from picstore.catalog.tables import blobs, images
+
+
+@contextmanager
+def migrated_catalog(database_url: str, *tenants: str) -> Iterator[Catalog]:
+    """A catalog at the head revision with tenants ``t1``, ``t2``, ... named by the slugs given."""
+    engine = create_catalog_engine(database_url)
+    upgrade(engine)
+    catalog = Catalog(engine)
+    for n, slug in enumerate(tenants):
+        catalog.tenants.create(f"t{n + 1}", slug, slug.title(), str(n) * 64)
+    try:
+        yield catalog
+    finally:
+        engine.dispose()
 
 
 @contextmanager

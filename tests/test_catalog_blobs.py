@@ -29,19 +29,15 @@ from picstore.catalog.reservations import (
 )
 from picstore.catalog.tables import blobs, images, variants
 from picstore.models import BlobLocation
-from tests.catalog_support import statements
+from tests.catalog_support import migrated_catalog, statements
 
 T0 = 10**15  # a fixed "now", in microseconds
 
 
 @pytest.fixture
 def catalog(database_url: str) -> Iterator[Catalog]:
-    engine = create_catalog_engine(database_url)
-    upgrade(engine)
-    catalog = Catalog(engine)
-    catalog.tenants.create("t1", "acme", "Acme", "0" * 64)
-    yield catalog
-    engine.dispose()
+    with migrated_catalog(database_url, "acme") as catalog:
+        yield catalog
 
 
 def _loc(n: int, store: str = "memory://a") -> BlobLocation:

@@ -12,23 +12,19 @@ import pytest
 from sqlalchemy import Connection, insert, select
 
 from picstore import errors
-from picstore.catalog import Catalog, create_catalog_engine, upgrade
+from picstore.catalog import Catalog
 from picstore.catalog.clock import from_us
 from picstore.catalog.cursor import decode_cursor, encode_cursor
 from picstore.catalog.reservations import Reservation
 from picstore.catalog.tables import blobs, variants
 from picstore.models import BlobLocation, Image, Variant
+from tests.catalog_support import migrated_catalog
 
 
 @pytest.fixture
 def catalog(database_url: str) -> Iterator[Catalog]:
-    engine = create_catalog_engine(database_url)
-    upgrade(engine)
-    catalog = Catalog(engine)
-    catalog.tenants.create("t1", "acme", "Acme", "0" * 64)
-    catalog.tenants.create("t2", "other", "Other", "1" * 64)
-    yield catalog
-    engine.dispose()
+    with migrated_catalog(database_url, "acme", "other") as catalog:
+        yield catalog
 
 
 def _loc(key: str) -> BlobLocation:

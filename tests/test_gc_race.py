@@ -15,13 +15,14 @@ import pytest
 from sqlalchemy import update
 
 from picstore import ImageStore, errors
-from picstore.catalog import Catalog, create_catalog_engine, upgrade
+from picstore.catalog import Catalog
 from picstore.catalog.clock import now_us
 from picstore.catalog.reservations import Reservation
 from picstore.catalog.tables import blobs
 from picstore.models import BlobLocation, Image
 from picstore.ops.verify import verify
 from picstore.settings import load_settings
+from tests.catalog_support import migrated_catalog
 from tests.helpers import make_jpeg
 
 FUTURE = 2**62  # a gc cutoff later than every orphan mark: grace "minus forever"
@@ -29,12 +30,8 @@ FUTURE = 2**62  # a gc cutoff later than every orphan mark: grace "minus forever
 
 @pytest.fixture
 def catalog(database_url: str) -> Iterator[Catalog]:
-    engine = create_catalog_engine(database_url)
-    upgrade(engine)
-    catalog = Catalog(engine)
-    catalog.tenants.create("t1", "acme", "Acme", "0" * 64)
-    yield catalog
-    engine.dispose()
+    with migrated_catalog(database_url, "acme") as catalog:
+        yield catalog
 
 
 def _loc(n: int) -> BlobLocation:
