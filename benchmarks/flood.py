@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import io
 import multiprocessing
+import multiprocessing.queues
 import statistics
 import tempfile
 import time
@@ -36,18 +37,29 @@ def small_jpeg() -> bytes:
     return buf.getvalue()
 
 
-def flood(base: str, key: str, flooders: int, kind: str, stop: multiprocessing.synchronize.Event) -> None:
-    """Run in another process: ``flooders`` connections sending requests back to back until ``stop``."""
+def flood(
+    base: str,
+    key: str,
+    flooders: int,
+    kind: str,
+    stop: multiprocessing.synchronize.Event,
+    answers: multiprocessing.queues.Queue[dict[int, int]],
+) -> None:
+    """Run in another process: ``flooders`` connections sending requests back to back until ``stop``;
+    then put the answers they got, by status (0: no answer), on ``answers``."""
     data = small_jpeg()
+    statuses: dict[int, int] = {}
 
     async def one(client: httpx.AsyncClient) -> None:
         while not stop.is_set():
             try:
                 if kind == "uploads":
-                    await client.post("/v1/images", files={"file": ("f.jpg", data, "image/jpeg")})
+                    response = await client.post("/v1/images", files={"file": ("f.jpg", data, "image/jpeg")})
                 else:
-                    await client.get("/v1/images")
+                    response = await client.get("/v1/images")
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
             except httpx.HTTPError:
+                statuses[0] = statuses.get(0, 0) + 1
                 await asyncio.sleep(0.01)
 
     async def main() -> None:
@@ -57,11 +69,11 @@ def flood(base: str, key: str, flooders: int, kind: str, stop: multiprocessing.s
             await asyncio.gather(*(one(client) for _ in range(flooders)))
 
     asyncio.run(main())
+    answers.put(statuses)
 
 
-def calm_p99(base: str, key: str, seconds: float, rate: float) -> tuple[float, int, dict[int, int]]:
-    """The calm tenant's requests, ``rate`` a second for ``seconds``: p99 latency (ms), count, and answers
-    by status."""
+def calm_latencies(base: str, key: str, seconds: float, rate: float) -> tuple[list[float], dict[int, int]]:
+    """The calm tenant's requests, ``rate`` a second for ``seconds``: latencies (ms), answers by status."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
@@ -73,18 +85,14 @@ def calm_p99(base: str, key: str, seconds: float, rate: float) -> tuple[float, i
             status = client.get("/v1/images").status_code
             latencies.append((time.perf_counter() - started) * 1000)
             statuses[status] = statuses.get(status, 0) + 1
-    return statistics.quantiles(latencies, n=100)[98], len(latencies), statuses
+    return latencies, statuses
 
 
-def counted_flood(base: str, key: str) -> dict[int, int]:
-    """What the flooding tenant got in one second, by status (a sample taken while it floods)."""
-    statuses: dict[int, int] = {}
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-        until = time.monotonic() + 1
-        while time.monotonic() < until:
-            status = client.get("/v1/images").status_code
-            statuses[status] = statuses.get(status, 0) + 1
-    return statuses
+def report(phase: str, latencies: list[float], statuses: dict[int, int]) -> float:
+    """Print one phase's calm p50 and p99; return the p99."""
+    cuts = statistics.quantiles(latencies, n=100)
+    print(f"{phase}: calm p50 {cuts[49]:6.2f} ms, p99 {cuts[98]:7.2f} ms over {len(latencies)} {statuses}")
+    return cuts[98]
 
 
 def main() -> None:
@@ -115,27 +123,32 @@ def main() -> None:
                     files={"file": ("a.jpg", small_jpeg(), "image/jpeg")},
                     headers={"Authorization": f"Bearer {keys[slug]}"},
                 )
-        calm_p99(base, keys["calm"], 1.0, args.calm_rate)  # warm-up
+        calm_latencies(base, keys["calm"], 1.0, args.calm_rate)  # warm-up
         ctx = multiprocessing.get_context("spawn")
         idle: list[float] = []
         flooded: list[float] = []
         for n in range(args.rounds):
-            p99, count, statuses = calm_p99(base, keys["calm"], args.seconds, args.calm_rate)
-            idle.append(p99)
-            print(f"round {n + 1} idle : calm p99 {p99:7.2f} ms over {count} requests {statuses}")
+            idle.append(
+                report(
+                    f"round {n + 1} idle ", *calm_latencies(base, keys["calm"], args.seconds, args.calm_rate)
+                )
+            )
             stop = ctx.Event()
-            proc = ctx.Process(target=flood, args=(base, keys["flood"], args.flooders, args.kind, stop))
+            answers: multiprocessing.queues.Queue[dict[int, int]] = ctx.Queue()
+            proc = ctx.Process(
+                target=flood, args=(base, keys["flood"], args.flooders, args.kind, stop, answers)
+            )
+            started = time.monotonic()
             proc.start()
             time.sleep(1.5)  # the flood is under way
-            p99, count, statuses = calm_p99(base, keys["calm"], args.seconds, args.calm_rate)
-            sample = counted_flood(base, keys["flood"])
+            calm = calm_latencies(base, keys["calm"], args.seconds, args.calm_rate)
             stop.set()
+            got = answers.get(timeout=90)
+            seconds = time.monotonic() - started
             proc.join(30)
-            flooded.append(p99)
-            print(
-                f"round {n + 1} flood: calm p99 {p99:7.2f} ms over {count} requests {statuses}; "
-                f"flooding tenant's answers in 1 s: {sample}"
-            )
+            flooded.append(report(f"round {n + 1} flood", *calm))
+            rates = {status: round(count / seconds) for status, count in sorted(got.items())}
+            print(f"        the flooding tenant's answers a second, by status: {rates}")
             time.sleep(1.0)  # the flood drains
         idle_p99, flood_p99 = statistics.median(idle), statistics.median(flooded)
         print(f"\nsettings {settings or 'defaults'}; flood of {args.kind}, {args.flooders} connections")

@@ -4,7 +4,9 @@ through the app, with limits small enough to reach."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from fastapi.testclient import TestClient
 from picstore.errors import ConfigError
 from picstore.settings import load_settings
 from picstore.web.app import create_app
-from picstore.web.throttle import Buckets
+from picstore.web.throttle import Buckets, Throttle, ThrottleGate
 from tests.http_support import ADMIN_KEY, Api, make_image_store
 
 
@@ -57,6 +59,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
         "auth_failure_window": 3600,
         "key_rate_limit": 0.001,
         "key_rate_burst": 5,
+        "refusal_hold": 0,  # held refusals have their own test below
     }
     with make_image_store(tmp_path, **settings) as store:
         keys = {slug: store.create_tenant(slug)[1] for slug in ("acme", "globex")}
@@ -127,6 +130,8 @@ def test_the_defaults_and_their_ranges() -> None:
     settings = load_settings(storage="memory://", database="sqlite://")
     assert (settings.auth_failure_limit, settings.auth_failure_window) == (30, 60.0)
     assert (settings.key_rate_limit, settings.key_rate_burst) == (100.0, 200)
+    assert (settings.refusal_hold, settings.max_connections) == (1.0, 1000)
+    assert Throttle.from_settings(settings).max_held == 500
     off = load_settings(storage="memory://", database="sqlite://", auth_failure_limit=0, key_rate_limit=0)
     assert (off.auth_failure_limit, off.key_rate_limit) == (0, 0)
     for bad in (
@@ -134,6 +139,8 @@ def test_the_defaults_and_their_ranges() -> None:
         {"auth_failure_window": 0},
         {"key_rate_limit": -1},
         {"key_rate_burst": 0},
+        {"refusal_hold": -0.1},
+        {"refusal_hold": 31},
     ):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             load_settings(storage="memory://", database="sqlite://", **bad)
@@ -164,3 +171,60 @@ def test_a_throttled_key_is_refused_before_routing(api: Api) -> None:
     # Refused before the router looks: not even the 404 of a path that does not exist.
     _throttled(api.client.get("/no/such/path", headers=api.auth("acme")), "rate_limited")
     assert api.client.get("/no/such/path").status_code == 404
+
+
+def _refusals(hold: float, max_held: int, count: int) -> list[tuple[float, int, dict[str, str]]]:
+    """``count`` requests of a key with no tokens left, sent at once through a ThrottleGate: for each,
+    (seconds until its answer started, status, headers). The app behind the gate must never be reached."""
+
+    async def unreachable(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("a refused request reached the app")
+
+    gate = ThrottleGate(unreachable, Throttle(None, Buckets(1, 0.001), hold=hold, max_held=max_held))
+    gate.throttle.admit("127.0.0.1", "psk_flood")  # the only token
+
+    async def one() -> tuple[float, int, dict[str, str]]:
+        started = time.monotonic()
+        sent: list[dict[str, object]] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "path": "/v1/images",
+            "client": ("127.0.0.1", 1),
+            "method": "GET",
+            "headers": [(b"authorization", b"Bearer psk_flood")],
+        }
+        await gate(scope, receive, send)  # type: ignore[arg-type]
+        start = sent[0]
+        headers = {bytes(k).decode(): bytes(v).decode() for k, v in start["headers"]}  # type: ignore[attr-defined]
+        return time.monotonic() - started, int(start["status"]), headers  # type: ignore[call-overload]
+
+    async def all_at_once() -> list[tuple[float, int, dict[str, str]]]:
+        return await asyncio.gather(*(one() for _ in range(count)))
+
+    answers = asyncio.run(all_at_once())
+    assert gate.held == 0  # every hold ended
+    return answers
+
+
+def test_refusals_are_held_then_sent_and_beyond_the_cap_close_their_connection() -> None:
+    answers = sorted(_refusals(hold=0.3, max_held=2, count=3), key=lambda a: a[0])
+    assert [status for _, status, _ in answers] == [429, 429, 429]
+    quick, *held = answers
+    # The third refusal found two held already: sent at once, and its connection closed.
+    assert quick[0] < 0.3 and quick[2].get("connection") == "close"
+    for seconds, _, headers in held:
+        assert seconds >= 0.3 and "connection" not in headers
+        assert int(headers["retry-after"]) >= 1
+
+
+def test_without_a_hold_refusals_are_sent_at_once_on_an_open_connection() -> None:
+    answers = _refusals(hold=0, max_held=0, count=3)
+    assert [(status, "connection" in headers) for _, status, headers in answers] == [(429, False)] * 3
+    assert max(seconds for seconds, _, _ in answers) < 0.3

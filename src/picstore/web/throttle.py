@@ -11,12 +11,17 @@ Both are token buckets kept in this process's memory, so each ``picstore serve``
   ``key_rate_limit`` a second after that; beyond, 429 ``rate_limited`` with ``Retry-After``. Both are
   checked by :class:`ThrottleGate` before routing, on the event loop: a refused request costs no thread
   hop and no catalog query. The routes count failures (:meth:`Throttle.failed`).
+- A refusal by :class:`ThrottleGate` is held ``refusal_hold`` seconds before it is sent (a sleep on the
+  event loop: no thread, no CPU), so a flooding client gets at most one answer a second per connection;
+  at most ``max_held`` refusals are held at once (half the connection cap), the others are sent at
+  once with ``Connection: close``. Only the refused client waits: nothing else is queued behind it.
 - Memory is bounded: at most ``MAX_TRACKED`` addresses and keys each; the least recently seen are
   forgotten first (a forgotten bucket starts full again, which only ever loosens a limit).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import threading
@@ -80,9 +85,20 @@ class Buckets:
 class Throttle:
     """The service's two throttles, as :func:`from_settings` configures them (``None``: that one is off)."""
 
-    def __init__(self, failures: Buckets | None, requests: Buckets | None) -> None:
+    def __init__(
+        self,
+        failures: Buckets | None,
+        requests: Buckets | None,
+        *,
+        hold: float = 0.0,
+        max_held: int = 0,
+    ) -> None:
         self.failures = failures
         self.requests = requests
+        #: Seconds :class:`ThrottleGate` holds a refusal before sending it, for at most ``max_held``
+        #: refusals at once.
+        self.hold = hold
+        self.max_held = max_held
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Throttle:
@@ -93,7 +109,7 @@ class Throttle:
         requests = None
         if settings.key_rate_limit:
             requests = Buckets(settings.key_rate_burst, settings.key_rate_limit)
-        return cls(failures, requests)
+        return cls(failures, requests, hold=settings.refusal_hold, max_held=settings.max_connections // 2)
 
     def admit(self, address: str, credential: str) -> None:
         """Let a request carrying ``credential`` from ``address`` be authenticated, or raise a 429 error."""
@@ -140,11 +156,14 @@ def _bearer(scope: Scope) -> str | None:
 
 class ThrottleGate:
     """ASGI middleware: every request carrying ``Authorization: Bearer`` passes :meth:`Throttle.admit`
-    before routing; a refusal is answered at once (429 problem+json with ``Retry-After``)."""
+    before routing; a refusal (429 problem+json with ``Retry-After``) is held ``Throttle.hold`` seconds,
+    then sent."""
 
     def __init__(self, app: ASGIApp, throttle: Throttle) -> None:
         self.app = app
         self.throttle = throttle
+        #: Refusals being held now (only the event loop's thread touches it).
+        self.held = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -154,6 +173,24 @@ class ThrottleGate:
                 try:
                     self.throttle.admit(client[0] if client else "unknown", credential)
                 except RateLimited as exc:
-                    await problem(exc, scope.get("path"))(scope, receive, send)
+                    await self._refuse(exc, scope, receive, send)
                     return
         await self.app(scope, receive, send)
+
+    async def _refuse(self, error: RateLimited, scope: Scope, receive: Receive, send: Send) -> None:
+        hold = self.throttle.hold
+        if hold and self.held < self.throttle.max_held:
+            self.held += 1
+            try:
+                await asyncio.sleep(hold)
+            finally:
+                self.held -= 1
+            # Retry-After counts from the answer: the time held is already served.
+            error.retry_after = max(0.0, error.retry_after - hold)
+            response = problem(error, scope.get("path"))
+        else:
+            response = problem(error, scope.get("path"))
+            if hold:
+                # Too many held already: answer now, and make the client pay for a new connection.
+                response.headers["Connection"] = "close"
+        await response(scope, receive, send)
