@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     #: At most half of ``max_connections`` are held; beyond, a refusal is sent at once and closes its
     #: connection. 0: refusals are sent at once.
     refusal_hold: float = Field(default=1.0, ge=0, le=30)
+    #: API requests without a body (GET, HEAD, DELETE with a key) one process runs at once; the others
+    #: wait their turn, handed out fairly between keys (web/turns.py). 0: twice the CPU count.
+    request_slots: int = Field(default=0, ge=0)
 
     # Transforms: signed ``/t/`` URLs (docs/transforms.md)
     #: HMAC-SHA256 keys for transform URLs, newest first: the first signs, every one verifies (rotation).

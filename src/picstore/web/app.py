@@ -9,6 +9,7 @@ the routes. Every error leaves as ``application/problem+json`` (:mod:`picstore.w
 from __future__ import annotations
 
 import logging
+import os
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -26,6 +27,7 @@ from picstore.web.problems import install, problem
 from picstore.web.schemas import problem_responses
 from picstore.web.server import uvicorn_options
 from picstore.web.throttle import ThrottleGate
+from picstore.web.turns import TurnGate, Turns
 
 __all__ = ["create_app", "problem", "run"]
 log = logging.getLogger("picstore.web")
@@ -107,6 +109,8 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     # Added last is outermost: Observe sees everything, early 413s from the guard included, and the
     # response rules (no-store, no Host in Location) apply to every answer the routes and guards give.
     app.add_middleware(BodyGuard, limits=guard)
+    # Inside the throttle: a refused request never takes a turn.
+    app.add_middleware(TurnGate, turns=Turns(settings.request_slots or 2 * (os.cpu_count() or 1)))
     app.add_middleware(ThrottleGate, throttle=deps.throttle_of(app))
     app.add_middleware(ResponseRules)
     app.add_middleware(Observe, metrics=metrics)
