@@ -7,13 +7,15 @@ and SHA-256, written create-only, the copy proved by RGW's MD5 ETag of the write
 batches) and, with --read-back, again reading each copy back from RGW and checking its SHA-256;
 `rclone copy --transfers 16` copies the directory (it checks each upload's MD5 against the ETag); `aws s3
 sync` with 16 concurrent requests does the same. Files per second for each and picstore's ratio to
-rclone are printed.
+rclone are printed, and where each file's CPU went: the tool's own process, radosgw and ceph-osd (all on
+the same machine: when the cores are the limit, the ratio is the ratio of those sums).
 
     .venv/bin/python benchmarks/migrate.py                       # 1,000 and 10,000 blobs
     .venv/bin/python benchmarks/migrate.py --sizes 1000 --skip aws
 
-Needs rclone (`apt install rclone`) and the AWS CLI (`pip install awscli`) on PATH; a missing one is
-skipped with a note. Uses the RGW at --endpoint (default http://127.0.0.1:7480, user test/testsecret).
+rclone comes from Debian (installed with apt-get when it is missing and this runs as root); the AWS CLI
+from PyPI into its own venv (``benchmarks/.venv-awscli``, made on first use). One that cannot be had is
+skipped with the reason. Uses the RGW at --endpoint (default http://127.0.0.1:7480, user test/testsecret).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -77,6 +80,67 @@ def run_picstore(
         return report.seconds
 
 
+HERE = Path(__file__).resolve().parent
+AWS_VENV = HERE / ".venv-awscli"
+
+
+def rclone_command() -> str | None:
+    """rclone's path, installed from Debian when missing (as root); None with the reason printed."""
+    if shutil.which("rclone") is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing rclone (apt-get install rclone) ...", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-q", "rclone"], capture_output=True)
+    found = shutil.which("rclone")
+    if found is None:
+        print("SKIP rclone: not on PATH and not installable here (apt-get install rclone, as root)")
+    return found
+
+
+def aws_command() -> str | None:
+    """The AWS CLI, from its own venv (installed from PyPI on first use); None with the reason printed."""
+    aws = AWS_VENV / "bin" / "aws"
+    if not aws.exists():
+        print(f"installing the AWS CLI into {AWS_VENV} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(AWS_VENV)], check=True)
+        pip = subprocess.run(
+            [str(AWS_VENV / "bin" / "python"), "-m", "pip", "install", "-q", "awscli"],
+            capture_output=True,
+            text=True,
+        )
+        if pip.returncode != 0:
+            print(f"SKIP aws: pip install awscli failed: {pip.stderr.strip().splitlines()[-1:]}")
+            return None
+    return str(aws)
+
+
+def server_cpu() -> dict[str, float]:
+    """CPU seconds used so far by the S3 server's processes on this machine (radosgw, ceph-osd)."""
+    used = {"radosgw": 0.0, "ceph-osd": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+            if name in used:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                used[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue
+    return used
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process and its finished children (the tools run as children)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measured(run: Any, *args: Any, **kwargs: Any) -> tuple[float, dict[str, float]]:
+    """Run ``run(*args, **kwargs)`` (it returns its seconds); those seconds and the CPU seconds it cost:
+    the tool's own, radosgw's and ceph-osd's."""
+    before, mine = server_cpu(), own_cpu()
+    seconds = run(*args, **kwargs)
+    after = server_cpu()
+    return seconds, {"tool": own_cpu() - mine} | {k: after[k] - before[k] for k in after}
+
+
 def run_rclone(root: Path, bucket: str, prefix: str, args: Any) -> float:
     # The remote is defined by environment variables (rclone's RCLONE_CONFIG_<NAME>_<KEY>), no config
     # file. An AWS_CA_BUNDLE in the environment makes Debian's rclone refuse a plain-HTTP endpoint.
@@ -88,7 +152,7 @@ def run_rclone(root: Path, bucket: str, prefix: str, args: Any) -> float:
         RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=args.access_key,
         RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=args.secret_key,
     )
-    cmd = ["rclone", "copy", str(root), f"bench:{bucket}/{prefix}", "--transfers", str(args.concurrency)]
+    cmd = [args.rclone, "copy", str(root), f"bench:{bucket}/{prefix}", "--transfers", str(args.concurrency)]
     cmd += ["--checkers", "16"]
     started = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env=env)
@@ -105,7 +169,7 @@ def run_aws(root: Path, bucket: str, prefix: str, args: Any, config_dir: Path) -
         AWS_SECRET_ACCESS_KEY=args.secret_key,
         AWS_DEFAULT_REGION="us-east-1",
     )
-    cmd = ["aws", "s3", "sync", str(root), f"s3://{bucket}/{prefix}", "--endpoint-url", args.endpoint]
+    cmd = [args.aws, "s3", "sync", str(root), f"s3://{bucket}/{prefix}", "--endpoint-url", args.endpoint]
     started = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env=env)
     return time.perf_counter() - started
@@ -130,40 +194,50 @@ def main() -> None:
     parser.add_argument("--secret-key", default=os.environ.get("S3_SECRET_KEY", "testsecret"))
     args = parser.parse_args()
     os.environ.update(AWS_ACCESS_KEY_ID=args.access_key, AWS_SECRET_ACCESS_KEY=args.secret_key)
-    tools = [t for t in ("rclone", "aws") if t not in args.skip and shutil.which(t)]
-    for missing in {"rclone", "aws"} - set(tools) - set(args.skip):
-        print(f"note: {missing} is not on PATH; skipped")
+    args.rclone = None if "rclone" in args.skip else rclone_command()
+    args.aws = None if "aws" in args.skip else aws_command()
     client = boto3_client(args.endpoint, args.access_key, args.secret_key, 16)
     bucket = f"picstore-bench-{uuid.uuid4().hex[:10]}"
     client.create_bucket(Bucket=bucket)
     print(f"{args.kib} KiB blobs, {args.concurrency} in parallel, file:// -> {args.endpoint}/{bucket}")
-    print(f"{'blobs':>7} {'tool':<20} {'seconds':>8} {'files/s':>8} {'MB/s':>6}  vs rclone")
+    print(f"{'blobs':>7} {'tool':<20} {'seconds':>8} {'files/s':>8} {'MB/s':>6}  vs rclone   CPU ms a file")
     try:
         for n in args.sizes:
             with tempfile.TemporaryDirectory(prefix="picstore-bench-") as tmp:
                 root = Path(tmp) / "blobs"
                 rows = make_blobs(root, n, args.kib * 1024)
-                results: dict[str, float] = {}
-                if "rclone" in tools:
-                    results["rclone copy"] = run_rclone(root, bucket, f"rclone-{n}", args)
+                results: dict[str, tuple[float, dict[str, float]]] = {}
+                if args.rclone:
+                    results["rclone copy"] = measured(run_rclone, root, bucket, f"rclone-{n}", args)
                     assert count(client, bucket, f"rclone-{n}/") == n
-                results["picstore migrate"] = run_picstore(
-                    root, Path(tmp) / "c.db", rows, f"s3://{bucket}/p-{n}", args
+                results["picstore migrate"] = measured(
+                    run_picstore, root, Path(tmp) / "c.db", rows, f"s3://{bucket}/p-{n}", args
                 )
                 assert count(client, bucket, f"p-{n}/") == n
                 if args.read_back:
-                    results["  --read-back"] = run_picstore(
-                        root, Path(tmp) / "r.db", rows, f"s3://{bucket}/r-{n}", args, read_back=True
+                    results["  --read-back"] = measured(
+                        run_picstore,
+                        root,
+                        Path(tmp) / "r.db",
+                        rows,
+                        f"s3://{bucket}/r-{n}",
+                        args,
+                        read_back=True,
                     )
                     assert count(client, bucket, f"r-{n}/") == n
-                if "aws" in tools:
-                    results["aws s3 sync"] = run_aws(root, bucket, f"aws-{n}", args, Path(tmp))
+                if args.aws:
+                    results["aws s3 sync"] = measured(run_aws, root, bucket, f"aws-{n}", args, Path(tmp))
                     assert count(client, bucket, f"aws-{n}/") == n
                 anchor = results.get("rclone copy")
-                for tool, seconds in results.items():
-                    ratio = f"{anchor / seconds:.2f}x" if anchor else "-"
+                for tool, (seconds, cpu) in results.items():
+                    ratio = f"{anchor[0] / seconds:.2f}x" if anchor else "-"
                     mb = n * args.kib * 1024 / seconds / 1e6
-                    print(f"{n:>7,} {tool:<20} {seconds:>8.2f} {n / seconds:>8.0f} {mb:>6.1f}  {ratio}")
+                    spent = " ".join(f"{k} {v * 1000 / n:.2f}" for k, v in cpu.items())
+                    total = sum(cpu.values()) * 1000 / n
+                    print(
+                        f"{n:>7,} {tool:<20} {seconds:>8.2f} {n / seconds:>8.0f} {mb:>6.1f}  {ratio:>8}   "
+                        f"{total:.2f} ({spent})"
+                    )
             empty(client, bucket)
     finally:
         empty(client, bucket)
