@@ -130,7 +130,7 @@ def test_the_defaults_and_their_ranges() -> None:
     settings = load_settings(storage="memory://", database="sqlite://")
     assert (settings.auth_failure_limit, settings.auth_failure_window) == (30, 60.0)
     assert (settings.key_rate_limit, settings.key_rate_burst) == (100.0, 200)
-    assert (settings.refusal_hold, settings.max_connections) == (1.0, 1000)
+    assert (settings.refusal_hold, settings.max_connections, settings.request_slots) == (1.0, 1000, 1)
     assert Throttle.from_settings(settings).max_held == 500
     off = load_settings(storage="memory://", database="sqlite://", auth_failure_limit=0, key_rate_limit=0)
     assert (off.auth_failure_limit, off.key_rate_limit) == (0, 0)
@@ -141,6 +141,7 @@ def test_the_defaults_and_their_ranges() -> None:
         {"key_rate_burst": 0},
         {"refusal_hold": -0.1},
         {"refusal_hold": 31},
+        {"request_slots": 0},
     ):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             load_settings(storage="memory://", database="sqlite://", **bad)

@@ -130,8 +130,11 @@ class Settings(BaseSettings):
     #: connection. 0: refusals are sent at once.
     refusal_hold: float = Field(default=1.0, ge=0, le=30)
     #: API requests without a body (GET, HEAD, DELETE with a key) one process runs at once; the others
-    #: wait their turn, handed out fairly between keys (web/turns.py). 0: twice the CPU count.
-    request_slots: int = Field(default=0, ge=0)
+    #: wait their turn, handed out fairly between keys (web/turns.py). They are catalog reads and writes,
+    #: mostly Python under one GIL: one at a time serves SQLite fastest and keeps a calm tenant's p99
+    #: closest to idle while another floods (benchmarks/flood.py). Raise it for a remote PostgreSQL,
+    #: whose round trips another request could use.
+    request_slots: int = Field(default=1, ge=1)
 
     # Transforms: signed ``/t/`` URLs (docs/transforms.md)
     #: HMAC-SHA256 keys for transform URLs, newest first: the first signs, every one verifies (rotation).

@@ -9,7 +9,6 @@ the routes. Every error leaves as ``application/problem+json`` (:mod:`picstore.w
 from __future__ import annotations
 
 import logging
-import os
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -110,7 +109,7 @@ def create_app(store: ImageStore, *, limits: BodyLimits | None = None) -> FastAP
     # response rules (no-store, no Host in Location) apply to every answer the routes and guards give.
     app.add_middleware(BodyGuard, limits=guard)
     # Inside the throttle: a refused request never takes a turn.
-    app.add_middleware(TurnGate, turns=Turns(settings.request_slots or 2 * (os.cpu_count() or 1)))
+    app.add_middleware(TurnGate, turns=Turns(settings.request_slots))
     app.add_middleware(ThrottleGate, throttle=deps.throttle_of(app))
     app.add_middleware(ResponseRules)
     app.add_middleware(Observe, metrics=metrics)
