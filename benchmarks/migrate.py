@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +181,25 @@ def count(client: Any, bucket: str, prefix: str) -> int:
     return sum(len(p.get("Contents", [])) for p in pages)
 
 
+def tool_runs(
+    root: Path, rows: list[dict[str, Any]], tmp: Path, args: Any
+) -> dict[str, Callable[[str], float]]:
+    """The contestants, each a function of the bucket it writes into that returns its seconds."""
+    runs: dict[str, Callable[[str], float]] = {}
+    if args.rclone:
+        runs["rclone copy"] = lambda bucket: run_rclone(root, bucket, "b", args)
+    runs["picstore migrate"] = lambda bucket: run_picstore(
+        root, tmp / f"{bucket}.db", rows, f"s3://{bucket}/b", args
+    )
+    if args.read_back:
+        runs["  --read-back"] = lambda bucket: run_picstore(
+            root, tmp / f"{bucket}.db", rows, f"s3://{bucket}/b", args, read_back=True
+        )
+    if args.aws:
+        runs["aws s3 sync"] = lambda bucket: run_aws(root, bucket, "b", args, tmp)
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -197,51 +217,37 @@ def main() -> None:
     args.rclone = None if "rclone" in args.skip else rclone_command()
     args.aws = None if "aws" in args.skip else aws_command()
     client = boto3_client(args.endpoint, args.access_key, args.secret_key, 16)
-    bucket = f"picstore-bench-{uuid.uuid4().hex[:10]}"
-    client.create_bucket(Bucket=bucket)
-    print(f"{args.kib} KiB blobs, {args.concurrency} in parallel, file:// -> {args.endpoint}/{bucket}")
+    print(
+        f"{args.kib} KiB blobs, {args.concurrency} in parallel, file:// -> {args.endpoint}, a new bucket each"
+    )
     print(f"{'blobs':>7} {'tool':<20} {'seconds':>8} {'files/s':>8} {'MB/s':>6}  vs rclone   CPU ms a file")
-    try:
-        for n in args.sizes:
-            with tempfile.TemporaryDirectory(prefix="picstore-bench-") as tmp:
-                root = Path(tmp) / "blobs"
-                rows = make_blobs(root, n, args.kib * 1024)
-                results: dict[str, tuple[float, dict[str, float]]] = {}
-                if args.rclone:
-                    results["rclone copy"] = measured(run_rclone, root, bucket, f"rclone-{n}", args)
-                    assert count(client, bucket, f"rclone-{n}/") == n
-                results["picstore migrate"] = measured(
-                    run_picstore, root, Path(tmp) / "c.db", rows, f"s3://{bucket}/p-{n}", args
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory(prefix="picstore-bench-") as tmp:
+            root = Path(tmp) / "blobs"
+            rows = make_blobs(root, n, args.kib * 1024)
+            runs = tool_runs(root, rows, Path(tmp), args)
+            results: dict[str, tuple[float, dict[str, float]]] = {}
+            for tool, run in runs.items():
+                # Each tool writes into an empty bucket of its own: a bucket's index grows with its
+                # objects, and RGW's cost per write with it, so a shared bucket would favour the first.
+                bucket = f"picstore-bench-{uuid.uuid4().hex[:10]}"
+                client.create_bucket(Bucket=bucket)
+                try:
+                    results[tool] = measured(run, bucket)
+                    assert count(client, bucket, "b/") == n, tool
+                finally:
+                    empty(client, bucket)
+                    client.delete_bucket(Bucket=bucket)
+            anchor = results.get("rclone copy")
+            for tool, (seconds, cpu) in results.items():
+                ratio = f"{anchor[0] / seconds:.2f}x" if anchor else "-"
+                mb = n * args.kib * 1024 / seconds / 1e6
+                spent = " ".join(f"{k} {v * 1000 / n:.2f}" for k, v in cpu.items())
+                total = sum(cpu.values()) * 1000 / n
+                print(
+                    f"{n:>7,} {tool:<20} {seconds:>8.2f} {n / seconds:>8.0f} {mb:>6.1f}  {ratio:>8}   "
+                    f"{total:.2f} ({spent})"
                 )
-                assert count(client, bucket, f"p-{n}/") == n
-                if args.read_back:
-                    results["  --read-back"] = measured(
-                        run_picstore,
-                        root,
-                        Path(tmp) / "r.db",
-                        rows,
-                        f"s3://{bucket}/r-{n}",
-                        args,
-                        read_back=True,
-                    )
-                    assert count(client, bucket, f"r-{n}/") == n
-                if args.aws:
-                    results["aws s3 sync"] = measured(run_aws, root, bucket, f"aws-{n}", args, Path(tmp))
-                    assert count(client, bucket, f"aws-{n}/") == n
-                anchor = results.get("rclone copy")
-                for tool, (seconds, cpu) in results.items():
-                    ratio = f"{anchor[0] / seconds:.2f}x" if anchor else "-"
-                    mb = n * args.kib * 1024 / seconds / 1e6
-                    spent = " ".join(f"{k} {v * 1000 / n:.2f}" for k, v in cpu.items())
-                    total = sum(cpu.values()) * 1000 / n
-                    print(
-                        f"{n:>7,} {tool:<20} {seconds:>8.2f} {n / seconds:>8.0f} {mb:>6.1f}  {ratio:>8}   "
-                        f"{total:.2f} ({spent})"
-                    )
-            empty(client, bucket)
-    finally:
-        empty(client, bucket)
-        client.delete_bucket(Bucket=bucket)
 
 
 if __name__ == "__main__":
