@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI, Request
 from picstore.direct_uploads import DirectUploads
 from picstore.listings import Listings
 from picstore.store import ImageStore
+from picstore.web.background import BackgroundThreads
 from picstore.web.metrics import Metrics
 from picstore.web.page_cache import RenderedPages
 from picstore.web.publish import Publisher
@@ -28,7 +29,7 @@ def install(app: FastAPI, store: ImageStore) -> Metrics:
     app.state.uploads = DirectUploads(store)
     # Threads for uploads (see Publisher.ingest); how many ingests run at once is the store's gate's call.
     gate = store.ingest_gate
-    app.state.ingest_threads = CapacityLimiter(4 * (gate.slots + gate.fast_slots))
+    app.state.ingest_threads = BackgroundThreads(4 * (gate.slots + gate.fast_slots))
     app.state.ingest_tenant_limiters = {}
     app.state.throttle = Throttle.from_settings(store.settings)
     # The web UI's: listing pages and their rendered HTML.
@@ -77,9 +78,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-def get_ingest_threads(request: Request) -> CapacityLimiter:
+def get_ingest_threads(request: Request) -> BackgroundThreads:
     """The worker threads uploads' ingests run on, all tenants together."""
-    return cast(CapacityLimiter, request.app.state.ingest_threads)
+    return cast(BackgroundThreads, request.app.state.ingest_threads)
 
 
 def get_tenant_limiters(request: Request) -> dict[str, CapacityLimiter]:
@@ -91,7 +92,7 @@ StoreDep = Annotated[ImageStore, Depends(get_store)]
 ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 UploadsDep = Annotated[DirectUploads, Depends(get_uploads)]
-IngestThreadsDep = Annotated[CapacityLimiter, Depends(get_ingest_threads)]
+IngestThreadsDep = Annotated[BackgroundThreads, Depends(get_ingest_threads)]
 TenantLimitersDep = Annotated[dict[str, CapacityLimiter], Depends(get_tenant_limiters)]
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from anyio import CapacityLimiter, to_thread
+from anyio import CapacityLimiter
 from fastapi import Response
 from starlette.concurrency import run_in_threadpool
 
 from picstore.errors import PicstoreError
 from picstore.models import Image, ImageUrls, Tenant
 from picstore.store import ImageStore
+from picstore.web.background import BackgroundThreads
 from picstore.web.metrics import Metrics
 from picstore.web.schemas import ImageOut
 
@@ -30,7 +31,7 @@ class Publisher:
         self,
         store: ImageStore,
         metrics: Metrics,
-        threads: CapacityLimiter,
+        threads: BackgroundThreads,
         per_tenant: dict[str, CapacityLimiter],
     ) -> None:
         self.store = store
@@ -51,14 +52,15 @@ class Publisher:
         """Run an upload's ingest (``fn``) in a worker thread and count the image it makes as accepted.
 
         The store's ``IngestGate`` decides when the work runs (bounded, fair between tenants, a fast lane
-        for small uploads). Threads are bounded here: ``threads`` in all, and each tenant at most as many
-        as the gate has slots, so one tenant's flood cannot take the threads the others need to reach
-        the gate. Requests beyond that wait here, their bodies already spooled.
+        for small uploads). Threads are bounded here: ``threads`` in all (low-priority ones, so the
+        requests' threads come first: web/background.py), and each tenant at most as many as the gate
+        has slots, so one tenant's flood cannot take the threads the others need to reach the gate.
+        Requests beyond that wait here, their bodies already spooled.
         """
         gate = self.store.ingest_gate
         limiter = self.per_tenant.setdefault(tenant.slug, CapacityLimiter(gate.slots + gate.fast_slots))
         async with limiter:
-            image = await to_thread.run_sync(fn, limiter=self.threads)
+            image = await self.threads.run(fn)
         self.metrics.accepted(image)
         return image
 

@@ -14,12 +14,12 @@ serves the store itself, a redirect to the bucket or CDN copy otherwise.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import threading
 import time
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from prometheus_client import CollectorRegistry, Counter
@@ -33,6 +33,7 @@ from picstore.store import ImageStore
 from picstore.transform.negotiate import accepted_types, choose_format
 from picstore.transform.spec import TransformSpec
 from picstore.transformer import Plan, Transformer, has_alpha
+from picstore.web.background import BackgroundThreads
 from picstore.web.deps import get_ingest_threads
 from picstore.web.problems import problem
 from picstore.web.ranges import blob_response
@@ -53,19 +54,19 @@ class RenderGroup:
         self.renders = renders
         self._tasks: dict[str, asyncio.Task[Rendered]] = {}
 
-    async def get(self, image: Image, plan: Plan, limiter: anyio.CapacityLimiter) -> Rendered:
+    async def get(self, image: Image, plan: Plan, threads: BackgroundThreads) -> Rendered:
         task = self._tasks.get(plan.key)
         if task is None:
-            task = asyncio.ensure_future(self._produce(image, plan, limiter))
+            task = asyncio.ensure_future(self._produce(image, plan, threads))
             self._tasks[plan.key] = task
             task.add_done_callback(lambda _t: self._tasks.pop(plan.key, None))
         # shield: a client that disconnects cancels its own wait, never the render the others wait for.
         return await asyncio.shield(task)
 
-    async def _produce(self, image: Image, plan: Plan, limiter: anyio.CapacityLimiter) -> Rendered:
+    async def _produce(self, image: Image, plan: Plan, threads: BackgroundThreads) -> Rendered:
         t = self.transformer
         while True:
-            done = await anyio.to_thread.run_sync(t.try_render, image, plan, limiter=limiter)
+            done = await threads.run(functools.partial(t.try_render, image, plan))
             if done is not None:
                 if done[1] is not None:
                     self.renders.labels(plan.format).inc()
@@ -158,9 +159,10 @@ def router(store: ImageStore, registry: CollectorRegistry) -> APIRouter:
                     target, 302, headers={"Cache-Control": "private, no-cache", "Vary": "Accept"}
                 )
         plan = t.plan(image, checked, fmt)  # arithmetic only: no thread hand-off
-        limiter = get_ingest_threads(request)
+        # Renders run on the low-priority threads, as ingest does: the API's requests come first.
+        threads = get_ingest_threads(request)
         if not store.settings.transform_store_results:
-            made = await anyio.to_thread.run_sync(t.render, image, plan, limiter=limiter)
+            made = await threads.run(functools.partial(t.render, image, plan))
             renders.labels(plan.format).inc()
             etag = f'"{hashlib.sha256(made.data).hexdigest()}"'
             fresh = {**blob_headers(etag, content_type_for(plan.format)), **_cache_headers(checked, False)}
@@ -175,7 +177,7 @@ def router(store: ImageStore, registry: CollectorRegistry) -> APIRouter:
             plan = t.plan(image, checked, meanwhile)
             found = await run_in_threadpool(t.find, image, plan)
             temporary = True
-        variant, body = (found, None) if found is not None else await group.get(image, plan, limiter)
+        variant, body = (found, None) if found is not None else await group.get(image, plan, threads)
         return await run_in_threadpool(
             _answer, store, request, variant, body, _cache_headers(checked, temporary)
         )
