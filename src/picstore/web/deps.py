@@ -27,7 +27,8 @@ def install(app: FastAPI, store: ImageStore) -> Metrics:
     app.state.store = store
     app.state.metrics = metrics = Metrics()
     app.state.uploads = DirectUploads(store)
-    # Threads for uploads (see Publisher.ingest); how many ingests run at once is the store's gate's call.
+    # Low-priority threads for ingest (see Publisher.ingest) and transform renders; how many ingests run at
+    # once is the store's gate's call.
     gate = store.ingest_gate
     app.state.ingest_threads = BackgroundThreads(4 * (gate.slots + gate.fast_slots))
     app.state.ingest_tenant_limiters = {}
@@ -79,7 +80,7 @@ def client_address(request: Request) -> str:
 
 
 def get_ingest_threads(request: Request) -> BackgroundThreads:
-    """The worker threads uploads' ingests run on, all tenants together."""
+    """The low-priority threads ingests and transform renders run on, all tenants together."""
     return cast(BackgroundThreads, request.app.state.ingest_threads)
 
 
