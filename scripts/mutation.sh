@@ -40,6 +40,8 @@ MODULES=(
   "ingest/headers/isobmff.py|tests/test_ingest_headers_isobmff.py"
   "variants/spec.py|tests/test_variants_spec.py"
   "web/serve.py|tests/test_serve.py tests/test_api_blobs.py"
+  "web/turns.py|tests/test_turns.py"
+  "web/throttle.py|tests/test_throttle.py"
   "blobs/local.py|tests/test_blobs_local.py"
   "catalog/blobs.py|tests/test_catalog_blobs.py tests/test_gc_race.py tests/test_catalog_scale.py|$CATALOG_PG_K"
   "catalog/reservations.py|tests/test_catalog_blobs.py tests/test_gc_race.py|$CATALOG_PG_K"
