@@ -48,6 +48,7 @@ MODULES=(
   "catalog/tenants.py|tests/test_catalog_tenants.py|$CATALOG_K"
   "catalog/clock.py|tests/test_catalog_clock.py"
   "catalog/targets.py|tests/test_catalog_targets.py|$CATALOG_PG_K"
+  "catalog/legacy.py|tests/test_catalog_legacy.py|$CATALOG_PG_K"
   "direct_uploads.py|tests/test_direct_uploads.py tests/test_api_uploads.py"
   "catalog/upload_records.py|tests/test_direct_uploads.py"
 )
