@@ -46,12 +46,13 @@ MODULES=(
   "catalog/images.py|tests/test_catalog_images.py tests/test_catalog_blobs.py tests/test_gc_race.py|$CATALOG_PG_K"
   "catalog/cursor.py|tests/test_catalog_images.py|$CATALOG_K"
   "catalog/tenants.py|tests/test_catalog_tenants.py|$CATALOG_K"
+  "catalog/transactions.py|tests/test_catalog_transactions.py|$CATALOG_PG_K"
   "catalog/access.py|tests/test_catalog_access.py|$CATALOG_K"
   "catalog/clock.py|tests/test_catalog_clock.py"
   "catalog/targets.py|tests/test_catalog_targets.py|$CATALOG_PG_K"
   "catalog/legacy.py|tests/test_catalog_legacy.py|$CATALOG_PG_K"
   "direct_uploads.py|tests/test_direct_uploads.py tests/test_api_uploads.py"
-  "catalog/upload_records.py|tests/test_direct_uploads.py"
+  "catalog/upload_records.py|tests/test_direct_uploads.py tests/test_catalog_upload_records.py"
 )
 
 BUDGET=900
