@@ -46,6 +46,7 @@ MODULES=(
   "catalog/images.py|tests/test_catalog_images.py tests/test_catalog_blobs.py tests/test_gc_race.py|$CATALOG_PG_K"
   "catalog/cursor.py|tests/test_catalog_images.py|$CATALOG_K"
   "catalog/tenants.py|tests/test_catalog_tenants.py|$CATALOG_K"
+  "catalog/renders.py|tests/test_catalog_renders.py|$CATALOG_PG_K"
   "catalog/transactions.py|tests/test_catalog_transactions.py|$CATALOG_PG_K"
   "catalog/access.py|tests/test_catalog_access.py|$CATALOG_K"
   "catalog/clock.py|tests/test_catalog_clock.py"

@@ -1,5 +1,5 @@
-"""Helpers for the catalog tests: a migrated catalog, a clock the test moves, count the SQL statements a
-call makes, write synthetic rows fast."""
+"""Helpers for the catalog tests: a migrated catalog, PostgreSQL without index scans, a clock the test
+moves, count the SQL statements a call makes, write synthetic rows fast."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import Engine, event, insert
@@ -27,6 +28,14 @@ def migrated_catalog(database_url: str, *tenants: str) -> Iterator[Catalog]:
         yield catalog
     finally:
         engine.dispose()
+
+
+def without_index_scans(pg_url: str) -> str:
+    """``pg_url`` with index scans turned off in its sessions. Rows then come in the order they were
+    written, whatever the indexes, unless the statement's ORDER BY says otherwise: a test on it sees an
+    ORDER BY term missing that an index walked in its order would have hidden."""
+    options = quote("-c enable_indexscan=off -c enable_indexonlyscan=off -c enable_bitmapscan=off")
+    return f"{pg_url}{'&' if '?' in pg_url else '?'}options={options}"
 
 
 class Clock:
