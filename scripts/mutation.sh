@@ -48,6 +48,7 @@ MODULES=(
   "catalog/tenants.py|tests/test_catalog_tenants.py|$CATALOG_K"
   "catalog/renders.py|tests/test_catalog_renders.py|$CATALOG_PG_K"
   "catalog/transactions.py|tests/test_catalog_transactions.py|$CATALOG_PG_K"
+  "catalog/listings.py|tests/test_catalog_listings.py|$CATALOG_PG_K"
   "catalog/access.py|tests/test_catalog_access.py|$CATALOG_K"
   "catalog/clock.py|tests/test_catalog_clock.py"
   "catalog/targets.py|tests/test_catalog_targets.py|$CATALOG_PG_K"
