@@ -51,6 +51,7 @@ MODULES=(
   "catalog/listings.py|tests/test_catalog_listings.py|$CATALOG_PG_K"
   "catalog/access.py|tests/test_catalog_access.py|$CATALOG_K"
   "catalog/engine.py|tests/test_catalog.py tests/test_catalog_engine.py"
+  "catalog/rows.py|tests/test_catalog_images.py|$CATALOG_K"
   "catalog/clock.py|tests/test_catalog_clock.py"
   "catalog/targets.py|tests/test_catalog_targets.py|$CATALOG_PG_K"
   "catalog/legacy.py|tests/test_catalog_legacy.py|$CATALOG_PG_K"
