@@ -196,6 +196,16 @@ def test_located_gives_the_images_and_where_each_of_their_blobs_lives(catalog: C
     assert catalog.images.located(["nope"]) == ([], {})
 
 
+def test_located_images_are_in_id_order_whatever_their_variants_names(catalog: Catalog) -> None:
+    first, last = _image("aaa"), _image("zzz")
+    early = Variant("aa", "webp", 8, 6, 99, "b" * 64, "v/zzz/aa.webp")  # sorts before all of aaa's presets
+    _add_located(catalog, first)
+    _add_located(catalog, Image(**{**last.__dict__, "variants": (early, *last.variants)}))
+    found, _ = catalog.images.located(["zzz", "aaa"])
+    assert [i.id for i in found] == ["aaa", "zzz"]
+    assert [v.name for v in found[1].variants] == ["aa", "small", "thumb", "thumb"]
+
+
 # --- order comes from ORDER BY, not from an index ---------------------------------------------------------
 
 
