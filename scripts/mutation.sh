@@ -56,6 +56,7 @@ MODULES=(
   "catalog/clock.py|tests/test_catalog_clock.py"
   "catalog/targets.py|tests/test_catalog_targets.py|$CATALOG_PG_K"
   "catalog/legacy.py|tests/test_catalog_legacy.py|$CATALOG_PG_K"
+  "catalog/repository.py|tests/test_catalog.py|$CATALOG_K"
   "direct_uploads.py|tests/test_direct_uploads.py tests/test_api_uploads.py"
   "catalog/upload_records.py|tests/test_direct_uploads.py tests/test_catalog_upload_records.py"
 )
