@@ -24,8 +24,8 @@ CATALOG_PG_K="not grace_zero"
 
 # module under src/picstore (a file, or a glob of files) | the tests that exercise it [| a pytest -k
 # expression choosing among them: the catalog's modules leave out the seconds-long gc/upload race loops,
-# and run on SQLite only except blobs, reservations and images (row locks, upserts, LIKE and the order of
-# ties differ on PostgreSQL)]
+# and those with row locks, upserts, LIKE, a dialect switch or an ORDER BY also run on PostgreSQL, where
+# these differ (CATALOG_PG_K); the others run on SQLite only (CATALOG_K)]
 MODULES=(
   "keys.py|tests/test_keys.py"
   "ingest/limits.py|tests/test_ingest_limits.py"
@@ -47,8 +47,20 @@ MODULES=(
   "catalog/reservations.py|tests/test_catalog_blobs.py tests/test_gc_race.py|$CATALOG_PG_K"
   "catalog/images.py|tests/test_catalog_images.py tests/test_catalog_blobs.py tests/test_gc_race.py|$CATALOG_PG_K"
   "catalog/cursor.py|tests/test_catalog_images.py|$CATALOG_K"
+  "catalog/tenants.py|tests/test_catalog_tenants.py|$CATALOG_K"
+  "catalog/renders.py|tests/test_catalog_renders.py|$CATALOG_PG_K"
+  "catalog/transactions.py|tests/test_catalog_transactions.py|$CATALOG_PG_K"
+  "catalog/listings.py|tests/test_catalog_listings.py|$CATALOG_PG_K"
+  "catalog/access.py|tests/test_catalog_access.py|$CATALOG_K"
+  "catalog/engine.py|tests/test_catalog.py tests/test_catalog_engine.py"
+  "catalog/located.py|tests/test_catalog_images.py|$CATALOG_PG_K"
+  "catalog/rows.py|tests/test_catalog_images.py|$CATALOG_K"
+  "catalog/clock.py|tests/test_catalog_clock.py"
+  "catalog/targets.py|tests/test_catalog_targets.py|$CATALOG_PG_K"
+  "catalog/legacy.py|tests/test_catalog_legacy.py|$CATALOG_PG_K"
+  "catalog/repository.py|tests/test_catalog.py|$CATALOG_K"
   "direct_uploads.py|tests/test_direct_uploads.py tests/test_api_uploads.py"
-  "catalog/upload_records.py|tests/test_direct_uploads.py"
+  "catalog/upload_records.py|tests/test_direct_uploads.py tests/test_catalog_upload_records.py"
 )
 
 BUDGET=900

@@ -1,12 +1,15 @@
-"""Helpers for the catalog tests: a migrated catalog, count the SQL statements a call makes, write
-synthetic rows fast."""
+"""Helpers for the catalog tests: a migrated catalog, PostgreSQL without index scans, a clock the test
+moves, count the SQL statements a call makes, write synthetic rows fast."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
+from urllib.parse import quote
 
+import pytest
 from sqlalchemy import Engine, event, insert
 
 from picstore.catalog import Catalog, create_catalog_engine, upgrade
@@ -25,6 +28,36 @@ def migrated_catalog(database_url: str, *tenants: str) -> Iterator[Catalog]:
         yield catalog
     finally:
         engine.dispose()
+
+
+def without_index_scans(pg_url: str) -> str:
+    """``pg_url`` with index scans turned off in its sessions. Rows then come in the order they were
+    written, whatever the indexes, unless the statement's ORDER BY says otherwise: a test on it sees an
+    ORDER BY term missing that an index walked in its order would have hidden."""
+    options = quote("-c enable_indexscan=off -c enable_indexonlyscan=off -c enable_bitmapscan=off")
+    return f"{pg_url}{'&' if '?' in pg_url else '?'}options={options}"
+
+
+class Clock:
+    """A clock the test moves by hand: it reads ``now``, or, while ``then`` holds readings, the next one
+    of those (one per call)."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+        self.then: list[int] = []
+
+    def __call__(self) -> int:
+        if self.then:
+            self.now = self.then.pop(0)
+        return self.now
+
+
+def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: int, *modules: ModuleType) -> Clock:
+    """A Clock at ``now`` that each of ``modules`` reads as its ``now_us``."""
+    clock = Clock(now)
+    for module in modules:
+        monkeypatch.setattr(module, "now_us", clock)
+    return clock
 
 
 @contextmanager

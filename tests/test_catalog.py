@@ -95,3 +95,22 @@ def test_in_memory_sqlite_is_safe_across_threads() -> None:
         made = list(pool.map(make, range(64)))
     assert sorted(made) == sorted(t.slug for t in catalog.tenants.all())
     assert len(made) == 64
+
+
+def test_every_repository_of_the_catalog_reads_its_database() -> None:
+    # Catalog composes one repository per table family, all on its engine's one transaction helper.
+    engine = create_catalog_engine("sqlite://")
+    upgrade(engine)
+    catalog = Catalog(engine)
+    assert catalog.engine is engine and catalog.tx.engine is engine
+    catalog.tenants.create("t1", "acme", "Acme", "0" * 64)
+    assert [t.slug for t in catalog.tenants.all()] == ["acme"]
+    assert catalog.images.count() == 0
+    assert catalog.blobs.iter_blobs(None, 10) == []
+    assert catalog.uploads.expired(2**62) == []
+    assert catalog.renders.render_jobs_count() == 0
+    assert catalog.listings.usage() == {}
+    assert catalog.access.grant("0" * 64, "session") is None
+    assert catalog.targets.current() is None
+    assert catalog.legacy.recorded(["/a.jpg"]) == set()
+    catalog.ping()

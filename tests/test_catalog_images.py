@@ -18,7 +18,7 @@ from picstore.catalog.cursor import decode_cursor, encode_cursor
 from picstore.catalog.reservations import Reservation
 from picstore.catalog.tables import blobs, variants
 from picstore.models import BlobLocation, Image, Variant
-from tests.catalog_support import migrated_catalog
+from tests.catalog_support import migrated_catalog, statements, without_index_scans
 
 
 @pytest.fixture
@@ -161,6 +161,77 @@ def test_delete_orphans_the_blobs_only_this_image_used(catalog: Catalog) -> None
     with pytest.raises(errors.NotFound, match=r"no image 'one'"):
         catalog.images.delete("one")
     assert catalog.images.delete("two") == sorted(["img/two.png", shared.key])
+
+
+# --- located: images with where each of their blobs lives, in one statement ---------------------------
+
+
+def _add_located(catalog: Catalog, image: Image, tenant_id: str = "t1") -> dict[str, BlobLocation]:
+    """Add ``image`` with each blob in a store, size, digest and type of its own; their locations by key."""
+    keys = [image.key, *(v.key for v in image.variants)]
+    where = {
+        k: BlobLocation(k, f"memory://{k}", 1000 + n, f"{n:064x}", f"image/x-{n}") for n, k in enumerate(keys)
+    }
+    catalog.images.add(image, tenant_id, catalog.blobs.reserve(list(where.values())), None)
+    return where
+
+
+def test_located_gives_the_images_and_where_each_of_their_blobs_lives(catalog: Catalog) -> None:
+    one, two = _image("one", n=1), _image("two", n=2)
+    bare = Image("bare", "other", "gif", 1, 2, 3, "f" * 64, from_us(5), "img/bare.gif")
+    where = {**_add_located(catalog, two), **_add_located(catalog, bare, "t2"), **_add_located(catalog, one)}
+    catalog.blobs.reserve([_loc("v/one/t.webp")])
+    with catalog.engine.begin() as conn:  # a transform rendition: a variant row, but no preset
+        conn.execute(
+            insert(variants).values(
+                image_id="one", name="t:w100", format="webp", blob_key="v/one/t.webp", width=1, height=1,
+                bytes=1, sha256="e" * 64,
+            )
+        )  # fmt: skip
+    with statements(catalog.engine) as seen:
+        found, locations = catalog.images.located(["two", "nope", "one", "bare"])
+    assert len(seen) == 1
+    assert found == [bare, one, two]  # by id
+    assert locations == where  # every blob of the three, the rendition's left out
+    assert catalog.images.located(["nope"]) == ([], {})
+
+
+def test_located_images_are_in_id_order_whatever_their_variants_names(catalog: Catalog) -> None:
+    first, last = _image("aaa"), _image("zzz")
+    early = Variant("aa", "webp", 8, 6, 99, "b" * 64, "v/zzz/aa.webp")  # sorts before all of aaa's presets
+    _add_located(catalog, first)
+    _add_located(catalog, Image(**{**last.__dict__, "variants": (early, *last.variants)}))
+    found, _ = catalog.images.located(["zzz", "aaa"])
+    assert [i.id for i in found] == ["aaa", "zzz"]
+    assert [v.name for v in found[1].variants] == ["aa", "small", "thumb", "thumb"]
+
+
+# --- order comes from ORDER BY, not from an index ---------------------------------------------------------
+
+
+@pytest.fixture
+def unindexed(pg_url: str) -> Iterator[Catalog]:
+    with migrated_catalog(without_index_scans(pg_url), "acme") as catalog:
+        yield catalog
+
+
+@pytest.mark.postgres
+def test_presets_are_ordered_by_name_then_format_without_an_index(unindexed: Catalog) -> None:
+    image = _image("abc")
+    shuffled = Image(**{**image.__dict__, "variants": image.variants[::-1]})  # written thumb.webp first
+    _add(unindexed, shuffled)
+    assert unindexed.images.get("abc").variants == image.variants
+    assert unindexed.images.located(["abc"])[0][0].variants == image.variants
+
+
+@pytest.mark.postgres
+def test_images_of_one_microsecond_are_newest_id_first_without_an_index(unindexed: Catalog) -> None:
+    for image_id in ["a", "b", "c", "d"]:  # written in the order the page must not follow
+        _add(unindexed, _image(image_id, created_us=7))
+    assert [i.id for i in unindexed.images.page("t1", 9, None).items] == ["d", "c", "b", "a"]
+    page = unindexed.images.page("t1", 2, None)
+    assert [i.id for i in page.items] == ["d", "c"]
+    assert [i.id for i in unindexed.images.page("t1", 2, page.next_cursor).items] == ["b", "a"]
 
 
 # --- the cursor ------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from picstore.direct_uploads import (
     is_reserved_idempotency_key,
 )
 from picstore.store import ImageStore
+from tests.catalog_support import Clock, pinned_clock
 from tests.helpers import make_jpeg
 from tests.http_support import make_image_store
 
@@ -36,20 +37,9 @@ LIMIT = 50_000
 T0 = 1_800_000_000_000_000  # a fixed "now", in microseconds
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(direct_uploads, "now_us", clock)
-    monkeypatch.setattr(upload_records, "now_us", clock)
-    return clock
+    return pinned_clock(monkeypatch, T0, direct_uploads, upload_records)
 
 
 @pytest.fixture

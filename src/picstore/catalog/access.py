@@ -54,8 +54,10 @@ class AccessTokens:
 
     def grant(self, token_hash: str, kind: str) -> Grant | None:
         """The grant of a live token of ``kind``; None when unknown, expired, used or of another kind."""
+        # Not ``select(access_tokens, tenants)``: both have a ``created_us``, and the row's would be the
+        # token's, which tenant_of would then give as the tenant's creation time.
         query = (
-            select(access_tokens, tenants)
+            select(access_tokens.c.kind, access_tokens.c.expires_us, access_tokens.c.tenant_id, tenants)
             .outerjoin(tenants, tenants.c.id == access_tokens.c.tenant_id)
             .where(
                 access_tokens.c.token_hash == token_hash,

@@ -22,13 +22,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets readers run beside the one writer; busy_timeout makes writers queue instead of failing;
-    # synchronous=NORMAL is durable across process crashes in WAL mode (only power loss can drop the tail).
+    # busy_timeout makes writers queue instead of failing (first, so that switching to WAL waits too);
+    # WAL lets readers run beside the one writer; synchronous=NORMAL is durable across process crashes in
+    # WAL mode (only power loss can drop the tail).
     cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
 
 
@@ -52,7 +53,9 @@ def create_catalog_engine(url: str) -> Engine:
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 10})
+            # SQLAlchemy pools a file's connections across threads (check_same_thread=False is its
+            # default for files); the busy timeout is the first pragma.
+            engine = create_engine(parsed)
         else:
             # One shared connection, or every checkout would see its own empty in-memory database;
             # serial() keeps two threads from using that connection at once.
@@ -64,7 +67,7 @@ def create_catalog_engine(url: str) -> Engine:
         return engine
     if backend == "postgresql":
         # psycopg 3 is the driver picstore ships with; plain postgresql:// would ask for psycopg2.
-        if parsed.drivername in ("postgresql", "postgres"):
+        if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
     raise ConfigError(f"unsupported database {url!r}: use sqlite:///path or postgresql://...")

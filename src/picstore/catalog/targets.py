@@ -42,7 +42,8 @@ class WriteTargets:
             return str(conn.execute(select(write_target.c.store).where(write_target.c.id == _ROW)).scalar())
 
     def switch(self, store: str) -> str | None:
-        """Make ``store`` the write target; returns the previous one (None if there was none)."""
+        """Make ``store`` the write target; returns the previous one (``store`` itself on a catalog that
+        recorded none: :meth:`ensure` records it first)."""
         previous = self.ensure(store)
         if previous != store:
             with self._tx() as conn:
