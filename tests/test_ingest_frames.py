@@ -20,8 +20,9 @@ from PIL import Image
 from picstore.errors import CorruptImage, ImageRejected, TooManyPixels, TruncatedImage
 from picstore.ingest import frames
 from picstore.ingest.libvips import ensure_ready
+from tests.helpers import FRAME_COLOURS, make_animation
 
-COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
+COLOURS = FRAME_COLOURS
 
 
 @pytest.fixture(autouse=True)
@@ -37,18 +38,7 @@ def _heic(image: Image.Image | pillow_heif.HeifFile, **params: object) -> bytes:
 
 
 def _apng(durations: list[int], *, default_image: bool = False, loop: int = 0) -> bytes:
-    images = [Image.new("RGB", (20, 10), c) for c in COLOURS[: len(durations)]]
-    buf = io.BytesIO()
-    images[0].save(
-        buf,
-        "PNG",
-        save_all=True,
-        append_images=images[1:],
-        duration=durations,
-        loop=loop,
-        default_image=default_image,
-    )
-    return buf.getvalue()
+    return make_animation("PNG", durations, loop=loop, default_image=default_image)
 
 
 def _frame_colours(strip: pyvips.Image) -> list[list[int]]:
@@ -158,12 +148,7 @@ def test_an_apng_whose_one_frame_replaces_nothing_is_that_frame() -> None:
 
 
 def _avif(durations: list[int]) -> bytes:
-    images = [Image.new("RGB", (20, 10), c) for c in COLOURS[: len(durations)]]
-    buf = io.BytesIO()
-    images[0].save(
-        buf, "AVIF", save_all=True, append_images=images[1:], duration=durations, loop=2, quality=90
-    )
-    return buf.getvalue()
+    return make_animation("AVIF", durations, loop=2, quality=90)
 
 
 def test_an_avif_sequence_gives_every_frame_with_its_delay() -> None:
