@@ -16,13 +16,10 @@ from PIL import Image
 from picstore.errors import CorruptImage, TruncatedImage
 from picstore.ingest import decode
 from picstore.ingest.headers import Header, read_header
-from picstore.ingest.libvips import decoder_errors, ensure_ready
+from picstore.ingest.libvips import decoder_errors
 from tests.helpers import make_animation
 
-
-@pytest.fixture(autouse=True)
-def _ready() -> None:
-    ensure_ready()
+pytestmark = pytest.mark.usefixtures("libvips_ready")
 
 
 def _photo(width: int, height: int) -> Image.Image:

@@ -18,16 +18,13 @@ from picstore.errors import IngestTimeout
 from picstore.ingest.budget import Deadline
 from picstore.ingest.encode import Encoding, encode, encoding_for, rendition
 from picstore.ingest.headers import read_header
-from picstore.ingest.libvips import ensure_ready
 from picstore.ingest.options import IngestOptions
 from tests.corpus_util import metadata_found
 
 OPTIONS = IngestOptions(jpeg_quality=81, webp_quality=72, webp_effort=3, avif_quality=55, avif_effort=1)
 
 
-@pytest.fixture(autouse=True)
-def _ready() -> None:
-    ensure_ready()
+pytestmark = pytest.mark.usefixtures("libvips_ready")
 
 
 def _pixels(width: int = 48, height: int = 32, bands: int = 3) -> pyvips.Image:

@@ -19,15 +19,12 @@ from PIL import Image
 
 from picstore.errors import CorruptImage, ImageRejected, TooManyPixels, TruncatedImage
 from picstore.ingest import frames
-from picstore.ingest.libvips import ensure_ready
 from tests.helpers import FRAME_COLOURS, make_animation
 
 COLOURS = FRAME_COLOURS
 
 
-@pytest.fixture(autouse=True)
-def _ready() -> None:
-    ensure_ready()
+pytestmark = pytest.mark.usefixtures("libvips_ready")
 
 
 def _heic(image: Image.Image | pillow_heif.HeifFile, **params: object) -> bytes:

@@ -14,12 +14,8 @@ import pytest
 import pyvips
 
 from picstore.ingest import normalize as norm
-from picstore.ingest.libvips import ensure_ready
 
-
-@pytest.fixture(autouse=True)
-def _ready() -> None:
-    ensure_ready()
+pytestmark = pytest.mark.usefixtures("libvips_ready")
 
 
 def _plain(width: int, height: int, bands: int = 3, value: float = 100, fmt: str = "uchar") -> pyvips.Image:
