@@ -53,7 +53,7 @@ MODULES=(
   "catalog/reservations.py|tests/test_catalog_blobs.py tests/test_gc_race.py|$CATALOG_PG_K"
   "catalog/images.py|tests/test_catalog_images.py tests/test_catalog_blobs.py tests/test_gc_race.py|$CATALOG_PG_K"
   "catalog/cursor.py|tests/test_catalog_images.py|$CATALOG_K"
-  "direct_uploads.py|tests/test_direct_uploads.py tests/test_api_uploads.py"
+  "direct_uploads.py|tests/test_direct_uploads.py tests/test_api_uploads.py tests/s3/test_api_s3.py"
   "catalog/upload_records.py|tests/test_direct_uploads.py"
 )
 
