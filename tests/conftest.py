@@ -61,6 +61,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def libvips_ready() -> None:
+    """libvips set up as every pipeline entry point sets it up (loader allowlist, no operation cache), for
+    tests that call the pipeline's parts directly."""
+    from picstore.ingest.libvips import ensure_ready
+
+    ensure_ready()
+
+
+@pytest.fixture
 def jpeg_bytes() -> bytes:
     return make_jpeg()
 

@@ -16,6 +16,21 @@ def make_jpeg(width: int = 64, height: int = 48, color: tuple[int, int, int] = (
     return buf.getvalue()
 
 
+#: Red, green, blue: frames whose colour says which frame they are.
+FRAME_COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
+
+
+def make_animation(fmt: str, durations: list[int], size: tuple[int, int] = (20, 10), **params: Any) -> bytes:
+    """An animation made with Pillow in ``fmt`` (``PNG`` makes an APNG), one frame of FRAME_COLOURS per
+    duration, saved with ``params`` (``loop``, ``default_image``, ``quality`` ...)."""
+    from PIL import Image as PILImage
+
+    images = [PILImage.new("RGB", size, c) for c in FRAME_COLOURS[: len(durations)]]
+    buf = io.BytesIO()
+    images[0].save(buf, fmt, save_all=True, append_images=images[1:], duration=durations, **params)
+    return buf.getvalue()
+
+
 def run_picstore(cwd: Path, env: dict[str, str], *args: str, timeout: float = 120) -> Any:
     """Run ``python -m picstore ARGS`` in ``cwd`` with ``env``, output captured as text (piped, no tty)."""
     import subprocess

@@ -18,6 +18,7 @@ import picstore.catalog.upload_records as upload_records
 import picstore.direct_uploads as direct_uploads
 from picstore import errors
 from picstore.blobs.base import BlobStore
+from picstore.blobs.registry import open_blob_store
 from picstore.catalog.clock import from_us
 from picstore.catalog.upload_records import UploadRecord
 from picstore.direct_uploads import (
@@ -26,6 +27,7 @@ from picstore.direct_uploads import (
     DirectUploads,
     UploadTicket,
     check_incoming,
+    incoming_location,
     is_reserved_idempotency_key,
 )
 from picstore.store import ImageStore
@@ -387,3 +389,32 @@ def test_upload_records_expire_at_their_instant_and_are_swept_oldest_first(uploa
     with pytest.raises(errors.NotFound) as err:
         uploads.catalog.get("nope")
     assert str(err.value) == "no upload 'nope'"
+
+
+def test_a_store_with_no_incoming_sibling_needs_a_configured_location(
+    store: ImageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A backend that cannot say where its incoming files would be private (every built-in one can): a
+    # protocol member set to None is not implemented.
+    no_sibling = type("NoSibling", (type(store.blobs),), {"incoming_sibling": None})
+    monkeypatch.setattr(store.blobs, "__class__", no_sibling)
+    with pytest.raises(errors.ConfigError) as refused:
+        incoming_location(store)
+    assert str(refused.value) == (
+        f"direct uploads are not supported with {store.blobs.url}; set PICSTORE_UPLOAD_INCOMING"
+    )
+
+
+def test_a_given_incoming_store_is_used_and_each_upload_keeps_the_one_it_was_made_with(
+    store: ImageStore, tmp_path: Path
+) -> None:
+    first = open_blob_store(f"file://{tmp_path / 'first-incoming'}", store.settings)
+    second = open_blob_store(f"file://{tmp_path / 'second-incoming'}", store.settings)
+    ticket = _create(DirectUploads(store, incoming=first), size=100)
+    # Reconfigured since: the upload still goes to, and is completed from, where it was recorded.
+    later = DirectUploads(store, incoming=second)
+    assert later.incoming is second
+    _send(later, ticket, b"50 bytes of a picture".ljust(50, b"."))
+    assert first.get(ticket.upload_id) == b"50 bytes of a picture".ljust(50, b".")
+    with pytest.raises(errors.NotFound):
+        second.get(ticket.upload_id)

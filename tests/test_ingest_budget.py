@@ -132,6 +132,29 @@ def test_a_runaway_encode_is_killed_at_the_deadline() -> None:
     assert ingest(_gif(2, 64), IngestOptions()).master.format == "webp"
 
 
+def test_every_encode_and_the_verify_pass_run_under_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The deadline kills inside libvips what it watches (test_deadline_kills_inside_libvips_not_after): each
+    # encode, so that a runaway one stops where it is, the last one too (no check runs after it).
+    watched: list[tuple[int, int]] = []
+    real = Deadline.watch
+
+    def spy(self: Deadline, image: pyvips.Image) -> pyvips.Image:
+        watched.append((image.width, image.height))
+        return real(self, image)
+
+    monkeypatch.setattr(Deadline, "watch", spy)
+    data = _gif(3, 200)
+    options = IngestOptions(variants={"t": "fit:100x100"}, variant_formats=("webp", "jpeg"))
+    ingest(data, options)
+    assert sorted(watched) == [(100, 100), (100, 300), (200, 600)]  # jpeg still, webp strip, master strip
+    watched.clear()
+    ingest(data, IngestOptions(variants={}))
+    assert watched == [(200, 600)]
+    watched.clear()
+    pipeline.probe(data, options)
+    assert watched == [(200, 600)]  # the verify pass
+
+
 def test_deadline_kills_inside_libvips_not_after() -> None:
     ensure_ready()
     noise = pyvips.Image.gaussnoise(4000, 4000).cast("uchar")

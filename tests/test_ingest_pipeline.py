@@ -9,7 +9,10 @@ import pyvips
 from PIL import Image
 
 from picstore.errors import ImageRejected, NotAnImage, TooLarge, TooManyPixels, TruncatedImage
-from picstore.ingest import IngestOptions, ingest, probe
+from picstore.formats import label
+from picstore.ingest import IngestOptions, decode, ingest, pipeline, probe
+from picstore.ingest.headers import Header
+from picstore.variants.spec import parse_spec
 from tests.corpus_util import assert_clean
 
 OPTIONS = IngestOptions()
@@ -39,8 +42,9 @@ def _decode(data: bytes) -> pyvips.Image:
 def _refused(data: bytes, options: IngestOptions = OPTIONS) -> ImageRejected:
     with pytest.raises(ImageRejected) as info:
         ingest(data, options)
-    with pytest.raises(type(info.value)):
-        probe(data, options)  # validate answers what put does
+    with pytest.raises(type(info.value)) as probed:
+        probe(data, options)  # validate answers what put does, in the same words
+    assert str(probed.value) == str(info.value)
     return info.value
 
 
@@ -170,6 +174,7 @@ def test_opaque_alpha_is_dropped_and_lossy_alpha_becomes_webp() -> None:
     assert opaque.master.format == "jpeg"
     lossy = ingest(_pil_bytes(Image.new("RGBA", (64, 64), (0, 128, 0, 100)), "WEBP", quality=80), OPTIONS)
     assert lossy.master.format == "webp" and _decode(lossy.master.data).hasalpha()
+    assert b"VP8L" not in lossy.master.data  # lossy stays lossy (a lossless master would be larger)
 
 
 @pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
@@ -180,6 +185,8 @@ def test_animations_keep_their_frames_and_timing(fmt: str) -> None:
     )
     result = ingest(data, OPTIONS)
     assert (result.source.frames, result.master.format, result.master.frames) == (3, "webp", 3)
+    assert probe(data, OPTIONS) == result.source  # frames included
+    assert isinstance(result.source.frames, int)  # a count, whatever the division gave
     master = _decode(result.master.data)
     assert master.get("page-height") == 90 and list(master.get("delay")) == [100, 200, 300]
     for i, colour in enumerate(((255, 0, 0), (0, 255, 0), (0, 0, 255))):
@@ -233,6 +240,7 @@ def test_truncated_uploads_are_refused_not_padded(fmt: str) -> None:
     data = _pil_bytes(_pil_photo(400, 300), fmt)
     refusal = _refused(data[: len(data) * 2 // 3])
     assert refusal.code in ("truncated_image", "corrupt_image")
+    assert str(refusal).startswith(f"the {label(fmt.lower())} data is ")  # the format, named
     if fmt in ("GIF", "WEBP", "PNG"):
         assert isinstance(refusal, TruncatedImage)
 
@@ -241,7 +249,9 @@ def test_corrupt_scan_data_is_refused() -> None:
     data = bytearray(_pil_bytes(_pil_photo(400, 300), "PNG"))
     idat = data.index(b"IDAT")
     data[idat + 40 : idat + 60] = b"\x00" * 20  # CRC now wrong, zlib stream broken
-    assert _refused(bytes(data)).code == "corrupt_image"
+    refusal = _refused(bytes(data))
+    assert refusal.code == "corrupt_image"
+    assert str(refusal).startswith("the PNG data is corrupt (")
 
 
 def test_variant_specs_in_results_carry_encoder_parameters() -> None:
@@ -280,3 +290,161 @@ def test_options_are_checked_when_made(bad: dict[str, object]) -> None:
 
     with pytest.raises(ConfigError):
         IngestOptions(**bad)  # type: ignore[arg-type]
+
+
+# --- the decoding plan -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("upright", "need", "factor"),
+    [
+        ((1600, 1200), (200, 150), 8),  # exactly 1/8 covers it
+        ((1600, 1200), (201, 150), 4),  # one pixel wider: 1/8 no longer covers it
+        ((1600, 1200), (200, 151), 4),  # one pixel taller: the same
+        ((1600, 1200), (400, 300), 4),
+        ((1600, 1200), (401, 300), 2),
+        ((1600, 1200), (800, 600), 2),
+        ((1600, 1200), (801, 600), 1),
+        ((1607, 1207), (200, 150), 8),  # 1607 // 8 is 200: what the DCT scaling gives, rounded down
+        ((1600, 1200), (1600, 1200), 1),
+    ],
+)
+def test_a_jpeg_shrinks_on_load_by_the_largest_factor_that_still_covers(
+    upright: tuple[int, int], need: tuple[int, int], factor: int
+) -> None:
+    assert pipeline._shrink(Header("jpeg", *upright), upright, need) == factor
+    assert pipeline._shrink(Header("png", *upright), upright, need) == 1  # only JPEG shrinks on load
+
+
+def test_the_variant_decode_covers_the_largest_preset() -> None:
+    presets = {
+        "small": parse_spec("fit:400x100"),
+        "card": parse_spec("width:400"),
+        "dot": parse_spec("fit:8x8"),
+    }
+    assert pipeline._largest_variant((1000, 500), presets) == (400, 200)
+    assert pipeline._largest_variant((1000, 800), {}) == (1000, 800)  # no presets: the master's size
+
+
+def test_a_jpeg_without_presets_is_decoded_once_and_stored_whole() -> None:
+    data = _gradient(1600, 1200).jpegsave_buffer()
+    result = ingest(data, IngestOptions(variants={}))
+    assert result.variants == ()
+    assert (result.master.width, result.master.height) == (1600, 1200)
+    assert probe(data, IngestOptions(variants={})) == result.source
+
+
+def _oriented_vips(value: int) -> pyvips.Image:
+    image = pyvips.Image.black(30, 20).copy()
+    image.set_type(pyvips.GValue.gint_type, "orientation", value)
+    return image
+
+
+@pytest.mark.parametrize(
+    ("value", "upright"), [(1, (300, 200)), (4, (300, 200)), (5, (200, 300)), (8, (200, 300))]
+)
+def test_the_upright_size_swaps_from_orientation_5(value: int, upright: tuple[int, int]) -> None:
+    assert pipeline._upright(_oriented_vips(value), Header("jpeg", 300, 200), False) == upright
+
+
+def test_the_upright_size_of_heif_and_animations_is_the_decoded_frame() -> None:
+    # libheif applies irot itself and animations are never turned: the decoded size is the upright one.
+    for fmt, animated in (("heic", False), ("avif", False), ("gif", True)):
+        assert pipeline._upright(_oriented_vips(6), Header(fmt, 300, 200), animated) == (30, 20), fmt
+
+
+def test_a_gif_cut_before_its_trailer_is_refused() -> None:
+    gif = _pil_bytes(_pil_photo(64, 64).convert("P"), "GIF")
+    assert gif.endswith(b"\x3b")
+    refusal = _refused(gif[:-1])  # libvips alone would decode it
+    assert isinstance(refusal, TruncatedImage)
+
+
+def test_a_lossless_animation_is_stored_lossless_and_a_lossy_one_lossy() -> None:
+    frames = [Image.new("RGB", (40, 30), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    gif = _pil_bytes(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=80)
+    lossy = _pil_bytes(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=80, quality=70)
+    assert b"VP8L" in ingest(gif, OPTIONS).master.data
+    master = ingest(lossy, OPTIONS).master.data
+    assert b"VP8 " in master and b"VP8L" not in master
+
+
+def _damaged_animation() -> bytes:
+    frames = [_pil_photo(120, 90).rotate(90 * i) for i in range(3)]
+    data = bytearray(_pil_bytes(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=80))
+    data[-100:-80] = bytes(b ^ 0xFF for b in data[-100:-80])  # damage the last frame's pixel data
+    return bytes(data)
+
+
+def test_a_damaged_frame_is_refused_wherever_its_pixels_are_first_read() -> None:
+    # An animation stays a lazy strip through the decode step: the first encode reads the damaged frame
+    # (the variants', or the master's when there are none), and probe's verify step does.
+    for options in (OPTIONS, IngestOptions(variants={})):
+        refusal = _refused(_damaged_animation(), options)
+        assert str(refusal).startswith("the GIF data is corrupt (")
+
+
+def test_an_animation_is_never_turned_whatever_its_exif_says() -> None:
+    frames = [Image.new("RGB", (60, 30), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = _pil_bytes(frames[0], "WEBP", save_all=True, append_images=frames[1:], exif=exif.tobytes())
+    result = ingest(data, IngestOptions(variants={}))
+    assert (result.master.width, result.master.height, result.master.frames) == (60, 30, 2)
+
+
+def test_variant_sizes_come_from_the_full_size_not_the_shrunk_decode() -> None:
+    # 4001 x 9 decodes at 1/2 as 2001 x 5 (libjpeg rounds up): 640 wide is 1.44 px high of the
+    # picture, 1.6 px of the shrunk decode.
+    options = IngestOptions(
+        variants={"large": "fit:1600x1600", "card": "width:640"}, variant_formats=("jpeg",)
+    )
+    result = ingest(_gradient(4001, 9).jpegsave_buffer(), options)
+    sizes = {v.variant: (v.width, v.height) for v in result.variants}
+    assert sizes == {"large": (1600, 4), "card": (640, 1)}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "max_side", "preset", "loads"),
+    [
+        # capped to half: the master streamed at 1/2, the variant source decoded at 1/8 into memory
+        ("jpeg", 150, "fit:30x30", [(1, True), (2, True), (8, True)]),
+        # the master at full size is the first stream itself; the variant source at 1/2
+        ("jpeg", 4096, "fit:100x100", [(1, True), (2, True)]),
+        # a preset as large as the picture: one decode serves the master and the variants
+        ("jpeg", 4096, "fit:300x300", [(1, True)]),
+        ("png", 150, "fit:30x30", [(1, True)]),  # only JPEG shrinks on load
+    ],
+)
+def test_the_decoding_plan_streams_each_decode_at_the_smallest_size_that_covers(
+    monkeypatch: pytest.MonkeyPatch, fmt: str, max_side: int, preset: str, loads: list[tuple[int, bool]]
+) -> None:
+    calls: list[tuple[int, bool]] = []
+    real = decode.load
+
+    def spy(data: bytes, header: Header, *, shrink: int = 1, sequential: bool = False) -> pyvips.Image:
+        calls.append((shrink, sequential))
+        return real(data, header, shrink=shrink, sequential=sequential)
+
+    monkeypatch.setattr(decode, "load", spy)
+    picture = _gradient(300, 200)
+    data = picture.jpegsave_buffer(Q=95) if fmt == "jpeg" else picture.pngsave_buffer()
+    options = IngestOptions(max_side=max_side, variants={"t": preset}, variant_formats=("jpeg",))
+    result = ingest(data, options)
+    assert calls == loads
+    master = _decode(result.master.data)
+    expected = picture.thumbnail_image(result.master.width, height=result.master.height, size="force")
+    assert (master - expected).abs().avg() < 6  # whatever the plan, the same picture
+
+
+def test_a_variant_decoded_apart_from_the_master_is_turned_upright_too() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = _pil_bytes(_pil_photo(300, 200), "JPEG", exif=exif.tobytes(), quality=95)
+    # The preset is small enough for its source to be decoded at 1/2, apart from the master.
+    result = ingest(data, IngestOptions(variants={"t": "fit:100x100"}, variant_formats=("jpeg",)))
+    (variant,) = result.variants
+    assert (result.master.width, result.master.height) == (200, 300)
+    assert (variant.width, variant.height) == (67, 100)
+    upright = _decode(result.master.data).thumbnail_image(67, height=100, size="force")
+    assert (_decode(variant.data) - upright).abs().avg() < 8  # the same picture, not a squeezed sideways one

@@ -143,3 +143,33 @@ def test_unsatisfiable_at_the_edges(header: str, size: int) -> None:
     with pytest.raises(RangeNotSatisfiable) as raised:
         byte_range(header, size)
     assert raised.value.size == size
+
+
+def test_the_416_says_which_range_and_how_large_the_blob_is() -> None:
+    with pytest.raises(RangeNotSatisfiable) as raised:
+        byte_range("bytes= 5000-6000 ", 1234)
+    assert str(raised.value) == "the range '5000-6000' lies outside the blob's 1,234 bytes"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param("bytes=0-\xb2", id="superscript-two-last"),  # str.isdigit says yes, int() says no
+        pytest.param("bytes=\xb2-", id="superscript-two-first"),
+        pytest.param("bytes=-\xb2", id="superscript-two-suffix"),
+        pytest.param("bytes=\u0661-", id="arabic-indic-one"),  # a decimal digit to int(), not ASCII
+    ],
+)
+def test_only_ascii_digits_are_numbers(header: str) -> None:
+    assert byte_range(header, 1000) is None
+
+
+def test_numbers_are_exact_up_to_18_digits_and_any_longer_lies_past_every_end() -> None:
+    eighteen = 10**17  # the smallest 18-digit number
+    assert byte_range(f"bytes={eighteen}-", eighteen + 5) == (eighteen, eighteen + 4)
+    assert byte_range(f"bytes=0-{eighteen}", eighteen + 5) == (0, eighteen)
+    # Longer numbers are never converted (int() refuses more than 4,300 digits): past the end, or the end.
+    with pytest.raises(RangeNotSatisfiable):
+        byte_range("bytes=" + "9" * 5000 + "-", 10)
+    assert byte_range("bytes=2-" + "9" * 5000, 10) == (2, 9)
+    assert byte_range("bytes=-" + "9" * 5000, 10) == (0, 9)

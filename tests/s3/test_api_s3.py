@@ -6,10 +6,13 @@ no picstore code in between, and look at the bucket from outside (anonymous GETs
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +204,46 @@ def test_a_bucket_public_as_a_whole_has_no_private_place_for_uploads(rgw: RGW, t
     )
     with ImageStore(_s3(rgw, "whole-bucket", prefix="", s3_presign=True), settings=private) as store:
         assert incoming_location(store).url == "s3://whole-bucket/incoming"
+
+
+def _policy(ticket: Any) -> dict[str, Any]:
+    policy: dict[str, Any] = json.loads(base64.b64decode(ticket["fields"]["policy"]))
+    return policy
+
+
+def test_the_policy_is_for_exactly_the_upload_that_was_declared(api: Api, api_bucket: str) -> None:
+    ticket = _ticket(api, 1234)
+    assert "token" not in ticket["fields"]  # the bucket takes the file: picstore has no form to check
+    policy = _policy(ticket)
+    conditions = policy["conditions"]
+    assert {"Content-Type": "image/jpeg"} in conditions
+    assert ["content-length-range", 1, 1234] in conditions
+    assert {"key": f"incoming/{PREFIX}/{ticket['upload_id']}"} in conditions
+    # It lives as long as the upload (upload_ttl), to the second.
+    expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    assert abs((expires - datetime.fromisoformat(ticket["expires_at"])).total_seconds()) < 2
+    ttl = api.store.settings.upload_ttl
+    assert abs((expires - datetime.now(UTC)).total_seconds() - ttl) < 30
+
+
+def test_a_configured_incoming_location_is_opened_with_the_settings(
+    rgw: RGW, api_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Credentials from the environment, the endpoint only from the settings: a store opened without
+    # them would look for the bucket on AWS.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", rgw.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", rgw.secret_key)
+    settings = load_settings(
+        storage=f"s3://{api_bucket}/{PREFIX}",
+        database=f"sqlite:///{tmp_path / 'catalog.db'}",
+        s3_endpoint=rgw.endpoint,
+        upload_incoming=f"s3://{api_bucket}/private-incoming",
+    )
+    with ImageStore(_s3(rgw, api_bucket), settings=settings) as store:
+        incoming = incoming_location(store)
+        assert incoming.url == f"s3://{api_bucket}/private-incoming"
+        incoming.put("probe", b"x", content_type="image/jpeg")
+    stored = rgw.client().get_object(Bucket=api_bucket, Key="private-incoming/probe")["Body"].read()
+    rgw.client().delete_object(Bucket=api_bucket, Key="private-incoming/probe")
+    assert stored == b"x"

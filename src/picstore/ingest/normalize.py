@@ -72,9 +72,7 @@ def to_srgb(image: pyvips.Image) -> pyvips.Image:
     )
     target = "b-w" if grey else "srgb"
     if image.interpretation != target or image.format != "uchar":
-        image = image.colourspace(target)
-    if image.format != "uchar":
-        image = image.cast("uchar")
+        image = image.colourspace(target)  # into b-w or sRGB, libvips always writes 8 bits a sample
     return image
 
 

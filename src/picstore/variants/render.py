@@ -110,10 +110,7 @@ def _animated(source: pyvips.Image, spec: VariantSpec, full: tuple[int, int], fr
         # smartcrop would crop the strip as one image; crop every frame at the same (centred) place.
         left, top = (resized.width - size[0]) // 2, (frame_h - size[1]) // 2
         pages = [resized.extract_area(left, i * frame_h + top, size[0], size[1]) for i in range(frames)]
-        resized = pyvips.Image.arrayjoin(pages, across=1).copy()
-        for name in ("delay", "loop"):
-            if source.get_typeof(name) != 0:
-                resized.set_type(source.get_typeof(name), name, source.get(name))
+        resized = pyvips.Image.arrayjoin(pages, across=1)  # with the first page's delay and loop
         frame_h = size[1]
     resized = resized.copy()
     resized.set_type(pyvips.GValue.gint_type, "page-height", frame_h)

@@ -106,9 +106,9 @@ def blob_response(
     span = byte_range(
         request.headers.get("range"), size, if_range=request.headers.get("if-range"), etag=headers["ETag"]
     )
-    content_type = headers["Content-Type"]
+    # No media_type: ``headers`` carry the Content-Type, which Starlette then neither guesses nor adds.
     if path is not None:
-        return _File(path, span, headers=headers, media_type=content_type, stat_result=stat_result)
+        return _File(path, span, headers=headers, stat_result=stat_result)
     assert body is not None
     head_only = request.method == "HEAD"
     if span is None:
@@ -118,4 +118,4 @@ def blob_response(
         length, status, chunk = last - first + 1, 206, body[first : last + 1]
         headers = {**headers, "Content-Range": f"bytes {first}-{last}/{size}"}
     headers = {**headers, "Content-Length": str(length)}
-    return Response(b"" if head_only else chunk, status_code=status, headers=headers, media_type=content_type)
+    return Response(b"" if head_only else chunk, status_code=status, headers=headers)
