@@ -127,6 +127,69 @@ def test_a_slot_handed_to_a_waiter_that_just_left_is_passed_on() -> None:
     _run(body)
 
 
+def test_a_waiter_cancelled_just_before_its_turn_is_skipped() -> None:
+    async def body() -> None:
+        turns = Turns(1)
+        await turns.take("a")
+        leaving = asyncio.create_task(turns.take("b"))
+        next_one = asyncio.create_task(turns.take("c"))
+        await _settle()
+        leaving.cancel()  # b's turn is cancelled at once, before its task runs again ...
+        turns.give_back("a")  # ... so the slot goes past it, to c
+        await _settle()
+        assert leaving.cancelled() and next_one.done() and turns.running == {"c": 1}
+        assert turns.waiting() == 0
+
+    _run(body)
+
+
+def test_every_turn_is_given_back_exactly_once() -> None:
+    async def body() -> None:
+        turns = Turns(1)
+        entered: list[str] = []
+        go = asyncio.Event()
+
+        async def app(
+            scope: dict[str, object],
+            receive: Callable[[], Awaitable[dict[str, object]]],
+            send: Callable[[dict[str, object]], Awaitable[None]],
+        ) -> None:
+            assert (await receive())["type"] == "http.request"  # the request's own receive
+            entered.append(str(scope["path"]))
+            if scope["path"] == "/slow":
+                await go.wait()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"x"})
+
+        gate = TurnGate(app, turns)  # type: ignore[arg-type]
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: object) -> None:
+            return None
+
+        def scope(path: str) -> dict[str, object]:
+            return {
+                "type": "http",
+                "method": "GET",
+                "path": path,
+                "headers": [(b"authorization", b"Bearer k")],
+            }
+
+        for _ in range(3):
+            await gate(scope("/quick"), receive, send)  # type: ignore[arg-type]
+        slow = [asyncio.create_task(gate(scope("/slow"), receive, send)) for _ in range(2)]  # type: ignore[arg-type]
+        await _settle()
+        # Still exactly one slot: one slow request runs, the other waits.
+        assert entered == ["/quick"] * 3 + ["/slow"] and turns.waiting() == 1
+        go.set()
+        await asyncio.gather(*slow)
+        assert entered == ["/quick"] * 3 + ["/slow"] * 2 and turns.running == {}
+
+    _run(body)
+
+
 def test_the_gate_holds_a_turn_only_until_the_response_starts() -> None:
     async def body() -> None:
         turns = Turns(1)
@@ -159,13 +222,14 @@ def test_the_gate_holds_a_turn_only_until_the_response_starts() -> None:
         second = asyncio.create_task(gate(scope("DELETE", b"Bearer k2"), receive, send))  # type: ignore[arg-type]
         await _settle()
         assert seen == [1, 1]
-        # Not gated: a body to wait for (uploads), or no key.
+        # Not gated: a body to wait for (uploads), no key, or no headers at all.
+        headless = {"type": "http", "method": "GET", "path": "/"}
         ungated = [
             asyncio.create_task(gate(scope(method, key), receive, send))  # type: ignore[arg-type]
             for method, key in [("POST", b"Bearer k1"), ("GET", None)]
-        ]
+        ] + [asyncio.create_task(gate(headless, receive, send))]  # type: ignore[arg-type]
         await _settle()
-        assert seen == [1, 1, 0, 0]
+        assert seen == [1, 1, 0, 0, 0]
         release_body.set()
         await asyncio.gather(first, second, *ungated)
 
