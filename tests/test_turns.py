@@ -24,6 +24,14 @@ def _run(body: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(body())
 
 
+async def _receive() -> dict[str, object]:
+    return {"type": "http.request", "body": b""}
+
+
+async def _ignore(message: object) -> None:
+    return None
+
+
 def test_a_lone_key_gets_every_slot_and_no_more() -> None:
     async def body() -> None:
         turns = Turns(3)
@@ -163,12 +171,6 @@ def test_every_turn_is_given_back_exactly_once() -> None:
 
         gate = TurnGate(app, turns)  # type: ignore[arg-type]
 
-        async def receive() -> dict[str, object]:
-            return {"type": "http.request", "body": b""}
-
-        async def send(message: object) -> None:
-            return None
-
         def scope(path: str) -> dict[str, object]:
             return {
                 "type": "http",
@@ -178,8 +180,8 @@ def test_every_turn_is_given_back_exactly_once() -> None:
             }
 
         for _ in range(3):
-            await gate(scope("/quick"), receive, send)  # type: ignore[arg-type]
-        slow = [asyncio.create_task(gate(scope("/slow"), receive, send)) for _ in range(2)]  # type: ignore[arg-type]
+            await gate(scope("/quick"), _receive, _ignore)  # type: ignore[arg-type]
+        slow = [asyncio.create_task(gate(scope("/slow"), _receive, _ignore)) for _ in range(2)]  # type: ignore[arg-type]
         await _settle()
         # Still exactly one slot: one slow request runs, the other waits.
         assert entered == ["/quick"] * 3 + ["/slow"] and turns.waiting() == 1
@@ -206,28 +208,22 @@ def test_the_gate_holds_a_turn_only_until_the_response_starts() -> None:
 
         gate = TurnGate(app, turns)  # type: ignore[arg-type]
 
-        async def receive() -> dict[str, object]:
-            return {"type": "http.request", "body": b""}
-
-        async def send(message: object) -> None:
-            return None
-
         def scope(method: str, key: bytes | None) -> dict[str, object]:
             headers = [(b"authorization", key)] if key else []
             return {"type": "http", "method": method, "path": "/v1/images", "headers": headers}
 
-        first = asyncio.create_task(gate(scope("GET", b"Bearer k1"), receive, send))  # type: ignore[arg-type]
+        first = asyncio.create_task(gate(scope("GET", b"Bearer k1"), _receive, _ignore))  # type: ignore[arg-type]
         await _settle()
         assert seen == [1] and turns.running == {}  # response started: the turn is back
-        second = asyncio.create_task(gate(scope("DELETE", b"Bearer k2"), receive, send))  # type: ignore[arg-type]
+        second = asyncio.create_task(gate(scope("DELETE", b"Bearer k2"), _receive, _ignore))  # type: ignore[arg-type]
         await _settle()
         assert seen == [1, 1]
         # Not gated: a body to wait for (uploads), no key, or no headers at all.
         headless = {"type": "http", "method": "GET", "path": "/"}
         ungated = [
-            asyncio.create_task(gate(scope(method, key), receive, send))  # type: ignore[arg-type]
+            asyncio.create_task(gate(scope(method, key), _receive, _ignore))  # type: ignore[arg-type]
             for method, key in [("POST", b"Bearer k1"), ("GET", None)]
-        ] + [asyncio.create_task(gate(headless, receive, send))]  # type: ignore[arg-type]
+        ] + [asyncio.create_task(gate(headless, _receive, _ignore))]  # type: ignore[arg-type]
         await _settle()
         assert seen == [1, 1, 0, 0, 0]
         release_body.set()
