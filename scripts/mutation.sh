@@ -28,6 +28,7 @@ CATALOG_PG_K="not grace_zero"
 # these differ (CATALOG_PG_K); the others run on SQLite only (CATALOG_K)]
 MODULES=(
   "keys.py|tests/test_keys.py"
+  "upload_data.py|tests/test_upload_data.py"
   "ingest/limits.py|tests/test_ingest_limits.py"
   "ingest/sniff.py|tests/test_ingest_sniff.py"
   "ingest/options.py|tests/test_ingest_options.py"
