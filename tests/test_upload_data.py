@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from picstore.errors import InvalidRequest, TooLarge
-from picstore.upload_data import read_capped
+from picstore.upload_data import Data, read_capped
 
 LIMIT = 10
 
@@ -24,39 +24,37 @@ class Counting(io.BytesIO):
         return super().read(size)
 
 
-@pytest.mark.parametrize("size", [0, LIMIT - 1, LIMIT])
-@pytest.mark.parametrize("kind", ["bytes", "bytearray", "memoryview", "str path", "Path", "file"])
-def test_up_to_the_limit_every_kind_is_read_whole(tmp_path: Path, kind: str, size: int) -> None:
-    payload = bytes(range(size))
+KINDS = ["bytes", "bytearray", "memoryview", "str path", "Path", "file"]
+
+
+def _as(kind: str, payload: bytes, tmp_path: Path) -> Data:
+    """``payload`` handed over as ``kind`` (a path is written under ``tmp_path`` first)."""
     path = tmp_path / "f.bin"
     path.write_bytes(payload)
-    data = {
+    forms: dict[str, Data] = {
         "bytes": payload,
         "bytearray": bytearray(payload),
         "memoryview": memoryview(payload),
         "str path": str(path),
         "Path": path,
         "file": io.BytesIO(payload),
-    }[kind]
-    got = read_capped(data, LIMIT)  # type: ignore[arg-type]
+    }
+    return forms[kind]
+
+
+@pytest.mark.parametrize("size", [0, LIMIT - 1, LIMIT])
+@pytest.mark.parametrize("kind", KINDS)
+def test_up_to_the_limit_every_kind_is_read_whole(tmp_path: Path, kind: str, size: int) -> None:
+    payload = bytes(range(size))
+    got = read_capped(_as(kind, payload, tmp_path), LIMIT)
     assert got == payload and type(got) is bytes
 
 
-@pytest.mark.parametrize("kind", ["bytes", "bytearray", "memoryview", "str path", "Path", "file"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_one_byte_over_the_limit_is_too_large(tmp_path: Path, kind: str) -> None:
-    payload = b"x" * (LIMIT + 1)
-    path = tmp_path / "f.bin"
-    path.write_bytes(payload)
-    data = {
-        "bytes": payload,
-        "bytearray": bytearray(payload),
-        "memoryview": memoryview(payload),
-        "str path": str(path),
-        "Path": path,
-        "file": io.BytesIO(payload),
-    }[kind]
+    data = _as(kind, b"x" * (LIMIT + 1), tmp_path)
     with pytest.raises(TooLarge, match=r"^the upload is larger than the limit of 10 bytes$"):
-        read_capped(data, LIMIT)  # type: ignore[arg-type]
+        read_capped(data, LIMIT)
     with pytest.raises(TooLarge, match="limit of 1,000 bytes"):
         read_capped(b"x" * 1001, 1000)
 
