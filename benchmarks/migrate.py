@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(REPO / "src")] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "benchmarks"]
 sys.path.append(str(REPO / "benchmarks"))
 
+from side_venv import side_venv  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from picstore import ImageStore  # noqa: E402
@@ -81,10 +82,6 @@ def run_picstore(
         return report.seconds
 
 
-HERE = Path(__file__).resolve().parent
-AWS_VENV = HERE / ".venv-awscli"
-
-
 def rclone_command() -> str | None:
     """rclone's path, installed from Debian when missing (as root); None with the reason printed."""
     if shutil.which("rclone") is None and os.geteuid() == 0 and shutil.which("apt-get"):
@@ -98,19 +95,8 @@ def rclone_command() -> str | None:
 
 def aws_command() -> str | None:
     """The AWS CLI, from its own venv (installed from PyPI on first use); None with the reason printed."""
-    aws = AWS_VENV / "bin" / "aws"
-    if not aws.exists():
-        print(f"installing the AWS CLI into {AWS_VENV} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(AWS_VENV)], check=True)
-        pip = subprocess.run(
-            [str(AWS_VENV / "bin" / "python"), "-m", "pip", "install", "-q", "awscli"],
-            capture_output=True,
-            text=True,
-        )
-        if pip.returncode != 0:
-            print(f"SKIP aws: pip install awscli failed: {pip.stderr.strip().splitlines()[-1:]}")
-            return None
-    return str(aws)
+    venv = side_venv("awscli", "awscli", ["aws", "--version"])
+    return None if venv is None else str(venv / "bin" / "aws")
 
 
 def server_cpu() -> dict[str, float]:

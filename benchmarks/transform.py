@@ -44,8 +44,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import httpx  # noqa: E402
 
+sys.path.append(str(Path(__file__).resolve().parent))
+from side_venv import side_venv  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
-THUMBOR_VENV = HERE / ".venv-thumbor"
 KEY = "bench-transform-key-" + "x" * 24
 PHOTOS = {"2000x1333": (2000, 1333), "4000x3000": (4000, 3000)}
 BOX, QUALITY = 512, 80
@@ -109,25 +111,14 @@ def server(cmd: list[str], env: dict[str, str], health: str, log: Path) -> Itera
 
 def thumbor_python() -> Path | None:
     """The venv's python with thumbor 7 in it (installed on first use), or None with the reason printed."""
-    python = THUMBOR_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"installing thumbor 7 into {THUMBOR_VENV} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(THUMBOR_VENV)], check=True)
-    check = subprocess.run(
+    venv = side_venv("thumbor", "thumbor>=7,<8", ["python", "-c", "import thumbor"])
+    if venv is None:
+        return None
+    python = venv / "bin" / "python"
+    version = subprocess.run(
         [str(python), "-c", "import thumbor; print(thumbor.__version__)"], capture_output=True
     )
-    if check.returncode != 0:
-        pip = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "thumbor>=7,<8"], capture_output=True, text=True
-        )
-        if pip.returncode != 0:
-            tail = "\n".join(pip.stderr.strip().splitlines()[-5:])
-            print(f"SKIP thumbor: it does not install on Python {sys.version.split()[0]}:\n{tail}")
-            return None
-        check = subprocess.run(
-            [str(python), "-c", "import thumbor; print(thumbor.__version__)"], capture_output=True
-        )
-    print(f"thumbor {check.stdout.decode().strip()} in {THUMBOR_VENV}")
+    print(f"thumbor {version.stdout.decode().strip()} in {venv}")
     return python
 
 
