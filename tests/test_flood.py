@@ -161,22 +161,24 @@ def test_idle_keep_alive_connections_are_closed(server: Server) -> None:
     server.still_fine()
 
 
-def test_a_stalled_body_is_a_408(server: Server) -> None:
+def _unfinished_upload(server: Server) -> bytes:
+    """Headers announcing a 500 kB upload and the start of its file part: the rest is up to the test."""
     head = _request_head(
         "/v1/images", server, "calm", content_type="multipart/form-data; boundary=b", content_length="500000"
     )
+    return head + b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n'
+
+
+def test_a_stalled_body_is_a_408(server: Server) -> None:
     with server.served.connect() as sock:
-        sock.sendall(head + b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n')
+        sock.sendall(_unfinished_upload(server))
         assert assert_problem(read_answer(sock), 408) in ("request_timeout", None)
     server.still_fine()
 
 
 def test_a_trickling_body_hits_the_deadline(server: Server) -> None:
-    head = _request_head(
-        "/v1/images", server, "calm", content_type="multipart/form-data; boundary=b", content_length="500000"
-    )
     with server.served.connect() as sock:
-        sock.sendall(head + b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n')
+        sock.sendall(_unfinished_upload(server))
         answer = None
         for _ in range(200):  # 0.1 s apart: never a stall, so only the whole-body deadline stops it
             if select.select([sock], [], [], 0.1)[0]:
