@@ -144,7 +144,9 @@ class Throttle:
 _MAX_CREDENTIAL = 256
 
 
-def _bearer(scope: Scope) -> str | None:
+def bearer_credential(scope: Scope) -> str | None:
+    """The credential of the request's ``Authorization: Bearer`` header, or None (no such header, another
+    scheme, empty, or too long to be a key). Read from the ASGI scope, before routing."""
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
             scheme, _, rest = bytes(value).decode("latin-1").strip().partition(" ")
@@ -167,7 +169,7 @@ class ThrottleGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            credential = _bearer(scope)
+            credential = bearer_credential(scope)
             if credential is not None:
                 client = scope.get("client")
                 try:

@@ -28,6 +28,8 @@ from collections import Counter, deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from picstore.web.throttle import bearer_credential
+
 #: Methods whose requests are gated (no request body to wait for).
 GATED_METHODS = frozenset({"GET", "HEAD", "DELETE"})
 
@@ -95,23 +97,17 @@ class Turns:
                 del self._waiting[key]
 
 
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            return bytes(value).decode("latin-1")
-    return None
-
-
 class TurnGate:
     """ASGI middleware: each gated request (see the module docstring) runs in a turn of :class:`Turns`,
-    keyed by its ``Authorization`` header."""
+    keyed by its bearer credential (read as the throttle reads it)."""
 
     def __init__(self, app: ASGIApp, turns: Turns) -> None:
         self.app = app
         self.turns = turns
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = _bearer(scope) if scope["type"] == "http" and scope["method"] in GATED_METHODS else None
+        gated = scope["type"] == "http" and scope["method"] in GATED_METHODS
+        key = bearer_credential(scope) if gated else None
         if key is None:
             await self.app(scope, receive, send)
             return
