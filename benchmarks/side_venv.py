@@ -35,3 +35,21 @@ def side_venv(name: str, requirement: str, probe: Sequence[str]) -> Path | None:
         print(f"SKIP {name}: {requirement} does not install on Python {sys.version.split()[0]}:\n{tail}")
         return None
     return venv
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Make (or check) an anchor's venv ahead of a benchmark run.")
+    parser.add_argument("name", help="the venv is benchmarks/.venv-NAME")
+    parser.add_argument("requirement", help="what pip installs, e.g. 'thumbor>=7,<8'")
+    parser.add_argument(
+        "probe", nargs=argparse.REMAINDER, help="a command in the venv's bin/ that succeeds once installed"
+    )
+    args = parser.parse_args()
+    venv = side_venv(args.name, args.requirement, args.probe)
+    raise SystemExit(0 if venv is not None else 1)
+
+
+if __name__ == "__main__":
+    main()
